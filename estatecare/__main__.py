@@ -1,0 +1,5 @@
+"""``python -m estatecare`` runs the CLI."""
+
+from estatecare.cli import main
+
+main()

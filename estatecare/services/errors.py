@@ -1,0 +1,15 @@
+"""Errors the service layer raises; the API and CLI map them to answers."""
+
+from __future__ import annotations
+
+
+class NotFound(LookupError):
+    """No such complaint, staff member or other record."""
+
+
+class ConflictError(RuntimeError):
+    """Someone else changed the record first (optimistic lock); reload and try again."""
+
+
+class Forbidden(PermissionError):
+    """The caller may not do this."""

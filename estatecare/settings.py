@@ -1,0 +1,49 @@
+"""Runtime settings from the environment (ESTATECARE_*), with embedded defaults."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.policy import Policy, load_policy
+
+
+class Settings(BaseSettings):
+    """Where things are. Every value has a default that works on a fresh clone."""
+
+    model_config = SettingsConfigDict(env_prefix="ESTATECARE_", env_file=".env", extra="ignore")
+
+    var_dir: Path = Path("var")
+    database_url: str = ""  # default: SQLite file under var_dir
+    policy_file: Path | None = None  # default: the shipped seed policy
+    base_url: str = "http://127.0.0.1:8000"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    prefect_port: int = 4200
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_starttls: bool = False
+    smtp_ssl: bool = False
+    smtp_timeout: float = 10.0
+    mail_from: str = "Estate Care <no-reply@estatecare.localhost>"
+
+    @property
+    def db_url(self) -> str:
+        """The database URL; a SQLite file under ``var_dir`` unless one is set."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.var_dir / 'estatecare.db').resolve()}"
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The validated policy (raises PolicyError naming each bad key)."""
+        return load_policy(self.policy_file)
+
+
+def get_settings() -> Settings:
+    """Settings read from the environment now."""
+    return Settings()

@@ -1,0 +1,27 @@
+"""Domain model: typed SQLAlchemy tables and the pure rules of the procedures."""
+
+from models.base import Base, utcnow
+from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
+from models.org import Building, Department, Estate, Resident, Staff, Unit
+from models.outbox import Notification
+from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
+
+__all__ = [
+    "Assignment",
+    "Base",
+    "Building",
+    "Complaint",
+    "ComplaintEvent",
+    "Department",
+    "Escalation",
+    "Estate",
+    "Notification",
+    "Resident",
+    "Revisit",
+    "SampleItem",
+    "SamplingDraw",
+    "Staff",
+    "Unit",
+    "WorkOrder",
+    "utcnow",
+]

@@ -1,0 +1,103 @@
+"""Work orders, revisits and the monthly sampling draws."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+from models.enums import RevisitKind, RevisitMethod, Satisfaction, WorkOrderKind
+
+
+class WorkOrder(Base):
+    """A job done for a resident (派工單). ``draw_id`` puts it in exactly one draw (R-RV-6)."""
+
+    __tablename__ = "work_order"
+    __table_args__ = (
+        Index("ix_work_order_population", "estate_id", "draw_id", "kind", "completed_at"),
+        Index("ix_work_order_estate_completed", "estate_id", "completed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    resident_id: Mapped[int | None] = mapped_column(ForeignKey("resident.id"))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    kind: Mapped[WorkOrderKind] = mapped_column()
+    description: Mapped[str] = mapped_column(Text, default="")
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column()
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
+
+
+class Revisit(Base):
+    """One revisit (回訪): due, then recorded with answers and signature (R-RV-1..13)."""
+
+    __tablename__ = "revisit"
+    __table_args__ = (
+        Index("ix_revisit_due_open", "done_at", "due_at"),
+        Index("ix_revisit_estate_done", "estate_id", "done_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_order.id"), index=True)
+    kind: Mapped[RevisitKind] = mapped_column()
+    method: Mapped[RevisitMethod] = mapped_column()
+    sequence: Mapped[int] = mapped_column(default=1)  # 1st, 2nd, ... revisit (R-RV-10)
+    visitor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    done_at: Mapped[datetime | None] = mapped_column()
+    recorded_at: Mapped[datetime | None] = mapped_column()
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    satisfaction: Mapped[Satisfaction | None] = mapped_column()
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)
+    refusal_note: Mapped[str] = mapped_column(Text, default="")
+    new_issue: Mapped[str] = mapped_column(Text, default="")
+    new_complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"))
+    next_reply_at: Mapped[datetime | None] = mapped_column()
+    open_letter_ref: Mapped[str] = mapped_column(String(64), default="")
+    supervisor_opinion: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column()
+    sample_item_id: Mapped[int | None] = mapped_column(ForeignKey("sample_item.id"))
+
+
+class SamplingDraw(Base):
+    """A monthly draw of an estate's work orders (R-RV-6): reproducible from ``seed``."""
+
+    __tablename__ = "sampling_draw"
+    __table_args__ = (UniqueConstraint("estate_id", "month"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    estate_id: Mapped[int] = mapped_column(ForeignKey("estate.id"))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    rule: Mapped[str] = mapped_column(String(40))
+    seed: Mapped[int] = mapped_column()
+    cutoff_at: Mapped[datetime] = mapped_column()
+    drawn_at: Mapped[datetime] = mapped_column(default=utcnow)
+    population_count: Mapped[int] = mapped_column()
+    sample_size: Mapped[int] = mapped_column()
+    on_site_count: Mapped[int] = mapped_column()
+    revisits_due_at: Mapped[datetime] = mapped_column()
+
+
+class SampleItem(Base):
+    """A work order picked by a draw, with the revisit method it gets."""
+
+    __tablename__ = "sample_item"
+    __table_args__ = (UniqueConstraint("draw_id", "work_order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    draw_id: Mapped[int] = mapped_column(ForeignKey("sampling_draw.id"), index=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"), unique=True)
+    method: Mapped[RevisitMethod] = mapped_column()
+    position: Mapped[int] = mapped_column()
