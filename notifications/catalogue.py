@@ -1,0 +1,138 @@
+"""Every message the procedures send: its stable id, audience and the context it needs.
+
+``shows_contact`` is True only for messages to people who handle the case; every other
+message carries the reference and a masked phone, never the complainant's name or
+contact (R-IN-6). Context values are JSON types; timestamps are ISO-8601 strings in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """One kind of message."""
+
+    id: str
+    audience: str
+    shows_contact: bool
+    required: frozenset[str]
+    purpose: str
+
+
+def _spec(id: str, audience: str, shows_contact: bool, required: str, purpose: str) -> MessageSpec:
+    return MessageSpec(id, audience, shows_contact, frozenset(required.split()), purpose)
+
+
+CONTACT_KEYS = frozenset({"complainant_name", "complainant_phone", "complainant_email"})
+
+CATALOGUE: dict[str, MessageSpec] = {
+    s.id: s
+    for s in [
+        _spec(
+            "complaint_ack",
+            "complainant",
+            False,
+            "reference estate_name received_at content status_url",
+            "acknowledgement with an apology and the reference (R-IN-2)",
+        ),
+        _spec(
+            "assess_task",
+            "property supervisor",
+            True,
+            "reference estate_name unit_label content received_at due_at action_url",
+            "a complaint the keyword rules could not assess (R-AS-1..3)",
+        ),
+        _spec(
+            "work_arrangement",
+            "handler",
+            True,
+            "reference estate_name unit_label category urgency severity content due_at action_url "
+            "instructions assigned_by",
+            "work arrangement notice: what, where, by when, link to act (R-HD-2, R-HD-3)",
+        ),
+        _spec(
+            "transfer_sheet",
+            "superior",
+            True,
+            "reference estate_name unit_label content from_staff_name reason level action_url",
+            "a handler cannot settle it: the superior decides (R-HD-3)",
+        ),
+        _spec(
+            "escalation",
+            "leadership",
+            False,
+            "reference estate_name kind level content masked_phone action_url",
+            "major complaint, written complaint or missed deadline reported up (R-AS-4, R-IN-3, R-HD-3); "
+            "kind is one of major, written, deadline_missed, transfer; deadline_kind and due_at for missed ones",
+        ),
+        _spec(
+            "confirm_task",
+            "department head",
+            False,
+            "reference estate_name content resolution_text handler_name action_url",
+            "the handler recorded a result: confirm it (R-HD-6)",
+        ),
+        _spec(
+            "progress_update",
+            "complainant",
+            False,
+            "reference message next_reply_at",
+            "progress, and when something cannot be solved now the reason and next reply date (R-HD-5)",
+        ),
+        _spec(
+            "final_reply",
+            "complainant",
+            False,
+            "reference resolution_text",
+            "the process and result of handling (R-HD-4 reply clearly)",
+        ),
+        _spec(
+            "invalid_explanation",
+            "complainant",
+            False,
+            "reference explanation",
+            "why the complaint is outside the company's duty, patiently explained (R-AS-2)",
+        ),
+        _spec(
+            "revisit_task",
+            "visitor (service-centre manager for complaints)",
+            True,
+            "subject_ref kind method unit_label due_at summary action_url",
+            "revisit with the questions to ask and on-site etiquette (R-RV-3..8)",
+        ),
+        _spec(
+            "revisit_reminder",
+            "visitor",
+            False,
+            "subject_ref method unit_label due_at action_url",
+            "a revisit or its record is due or overdue (R-RV-13)",
+        ),
+        _spec(
+            "sample_list",
+            "service centre",
+            False,
+            "month estate_name due_at items",
+            "the month's sampled work orders; items: list of {work_order_ref, unit_label, kind, completed_at, "
+            "method} (R-RV-6)",
+        ),
+        _spec(
+            "monthly_summary",
+            "leadership",
+            False,
+            "month scope kpis tables",
+            "monthly statistics against targets (R-KP-1, R-KP-2); kpis: list of {id, label, value, target, "
+            "comparison ('>=' or '<='), met}; tables: list of {title, columns, rows}",
+        ),
+    ]
+}
+
+
+def mask_phone(phone: str) -> str:
+    """``13812345678`` -> ``138****5678`` (R-IN-6)."""
+    digits = phone.strip()
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    keep_head = 3 if len(digits) >= 8 else 0
+    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]

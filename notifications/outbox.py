@@ -1,0 +1,57 @@
+"""Queueing notifications in the caller's transaction (the transactional outbox)."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import Notification
+from models.enums import Locale
+from notifications.catalogue import CATALOGUE, CONTACT_KEYS
+
+
+def queue(
+    session: Session,
+    *,
+    template: str,
+    to_email: str,
+    to_name: str = "",
+    locale: Locale | str = Locale.ZH_HANT,
+    context: dict[str, Any],
+    key: str,
+    complaint_id: int | None = None,
+    staff_id: int | None = None,
+) -> Notification:
+    """Add a notification to the outbox in ``session``'s transaction.
+
+    ``key`` is the idempotency key: queueing the same key again returns the first row
+    and sends nothing more. Contact details are refused for messages that must not show
+    them (R-IN-6).
+    """
+    spec = CATALOGUE.get(template)
+    if spec is None:
+        raise ValueError(f"unknown message template {template!r}")
+    missing = spec.required - context.keys()
+    if missing:
+        raise ValueError(f"message {template!r} needs context keys {sorted(missing)}")
+    if not spec.shows_contact and CONTACT_KEYS & context.keys():
+        raise ValueError(f"message {template!r} must not carry the complainant's contact (R-IN-6)")
+    existing = session.scalar(select(Notification).where(Notification.idempotency_key == key))
+    if existing is not None:
+        return existing
+    row = Notification(
+        idempotency_key=key,
+        message_id=f"<{uuid.uuid4().hex}@estatecare>",
+        template=template,
+        locale=Locale(locale),
+        recipient_email=to_email,
+        recipient_name=to_name,
+        recipient_staff_id=staff_id,
+        complaint_id=complaint_id,
+        context=context,
+    )
+    session.add(row)
+    return row
