@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
 from models.enums import Locale, NotificationStatus
@@ -34,3 +34,22 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()  # a claimed row goes back to the pool after this
+
+    attachments: Mapped[list[NotificationAttachment]] = relationship(
+        back_populates="notification", order_by="NotificationAttachment.id", cascade="all, delete-orphan"
+    )
+
+
+class NotificationAttachment(Base):
+    """A file sent with a notification (e.g. the monthly statistics form as .xlsx)."""
+
+    __tablename__ = "notification_attachment"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notification.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+    notification: Mapped[Notification] = relationship(back_populates="attachments")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from models import Notification
+from models import Notification, NotificationAttachment
 from models.enums import Locale
 from notifications.catalogue import CATALOGUE, CONTACT_KEYS
 
@@ -24,12 +25,13 @@ def queue(
     key: str,
     complaint_id: int | None = None,
     staff_id: int | None = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> Notification:
     """Add a notification to the outbox in ``session``'s transaction.
 
     ``key`` is the idempotency key: queueing the same key again returns the first row
     and sends nothing more. Contact details are refused for messages that must not show
-    them (R-IN-6).
+    them (R-IN-6). ``attachments`` are (filename, content type, bytes).
     """
     spec = CATALOGUE.get(template)
     if spec is None:
@@ -52,6 +54,7 @@ def queue(
         recipient_staff_id=staff_id,
         complaint_id=complaint_id,
         context=context,
+        attachments=[NotificationAttachment(filename=f, content_type=t, data=d) for f, t, d in attachments],
     )
     session.add(row)
     return row

@@ -1,0 +1,321 @@
+"""Email throughput: our outbox sender vs the raw aiosmtplib limit vs prefect-email.
+
+``python -m bench.email [--count 10000] [--peer-count 300]``. The SMTP sink runs in a
+separate process so it does not share the GIL with the client. Writes the rows to
+bench/results/email.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import shutil
+import socket
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+
+TZ = "Asia/Shanghai"
+RESULTS = Path(__file__).parent / "results" / "email.json"
+
+
+def _sink(port: int, ready: Any) -> None:
+    """An aiosmtpd server that accepts and drops everything."""
+    from aiosmtpd.controller import Controller
+
+    class Sink:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            return "250 OK"
+
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _context(i: int) -> tuple[str, dict[str, Any]]:
+    """Message i of the benchmark: templates in turn, each with its own reference and times."""
+    from notifications.samples import SAMPLE_CONTEXTS
+
+    ids = sorted(SAMPLE_CONTEXTS)
+    tid = ids[i % len(ids)]
+    ctx = dict(SAMPLE_CONTEXTS[tid])
+    for key in ("reference", "subject_ref"):
+        if key in ctx:
+            ctx[key] = f"CH-2026-{i:05d}"
+    minute = f"2026-11-02T{(i // 60) % 24:02d}:{i % 60:02d}:00Z"
+    for key in ("received_at", "due_at"):
+        if key in ctx:
+            ctx[key] = minute
+    return tid, ctx
+
+
+def _queue(url: str, count: int) -> None:
+    from estatecare.db import make_engine, make_session_factory
+    from notifications.outbox import queue
+
+    engine = make_engine(url)
+    sessions = make_session_factory(engine)
+    locales = ["zh-Hant", "zh-Hans", "en"]
+    with sessions() as s, s.begin():
+        for i in range(count):
+            tid, ctx = _context(i)
+            queue(
+                s,
+                template=tid,
+                to_email=f"user{i}@example.com",
+                locale=locales[i % 3],
+                context=ctx,
+                key=f"bench-{i}",
+            )
+    engine.dispose()
+
+
+def bench_ours(port: int, count: int, connections: int) -> float:
+    """Messages per second of deliver_pending over ``count`` queued rows in SQLite."""
+    from estatecare.db import make_engine, make_session_factory
+    from estatecare.migrate import upgrade
+    from notifications.sender import SmtpConfig, deliver_pending
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/bench.db"
+        upgrade(url)
+        _queue(url, count)
+        engine = make_engine(url)
+        sessions = make_session_factory(engine)
+        config = SmtpConfig(port=port, connections=connections)
+        t0 = time.perf_counter()
+        report = asyncio.run(deliver_pending(sessions, config, TZ, limit=count))
+        elapsed = time.perf_counter() - t0
+        engine.dispose()
+    assert len(report.sent) == count, (len(report.sent), report.failures and next(iter(report.failures.values())))
+    return count / elapsed
+
+
+def _prerendered(count: int) -> list[tuple[str, bytes]]:
+    from notifications.render import render
+    from notifications.samples import SAMPLE_CONTEXTS
+    from notifications.sender import SmtpConfig, build_message
+
+    out = []
+    now = datetime.now(UTC)
+    for i in range(count):
+        tid, ctx = _context(i)
+        row = {
+            "template": tid,
+            "context": ctx,
+            "locale": ["zh-Hant", "zh-Hans", "en"][i % 3],
+            "recipient_email": f"user{i}@example.com",
+            "recipient_name": "",
+            "message_id": f"<b{i}@bench>",
+        }
+        out.append((row["recipient_email"], build_message(row, (), SmtpConfig(), TZ, now)))
+    render("complaint_ack", SAMPLE_CONTEXTS["complaint_ack"], "en", TZ)
+    return out
+
+
+async def _raw(port: int, messages: list[tuple[str, bytes]], connections: int) -> float:
+    queue: asyncio.Queue[tuple[str, bytes]] = asyncio.Queue()
+    for m in messages:
+        queue.put_nowait(m)
+
+    async def worker() -> None:
+        smtp = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=False)
+        await smtp.connect()
+        while not queue.empty():
+            to, data = queue.get_nowait()
+            await smtp.sendmail("no-reply@estatecare.localhost", [to], data)
+        await smtp.quit()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(connections)))
+    return len(messages) / (time.perf_counter() - t0)
+
+
+def bench_peer(port: int, count: int) -> float:
+    """prefect-email's email_send_message, one message at a time (smtplib underneath)."""
+    from prefect_email import EmailServerCredentials, email_send_message
+
+    from notifications.render import render
+
+    creds = EmailServerCredentials(smtp_server="127.0.0.1", smtp_port=port, smtp_type="INSECURE")
+
+    async def run() -> None:
+        for i in range(count):
+            tid, ctx = _context(i)
+            msg = render(tid, ctx, ["zh-Hant", "zh-Hans", "en"][i % 3], TZ)
+            await email_send_message.fn(
+                subject=msg.subject,
+                msg=msg.html,
+                msg_plain=msg.text,
+                email_server_credentials=creds,
+                email_from="no-reply@estatecare.localhost",
+                email_to=f"user{i}@example.com",
+            )
+
+    t0 = time.perf_counter()
+    asyncio.run(run())
+    return count / (time.perf_counter() - t0)
+
+
+def bench_peer_in_flow(port: int, count: int) -> float:
+    """prefect-email as a flow uses it: one ``email_send_message`` task run per message."""
+    from prefect import flow
+    from prefect_email import EmailServerCredentials, email_send_message
+
+    from notifications.render import render
+
+    creds = EmailServerCredentials(smtp_server="127.0.0.1", smtp_port=port, smtp_type="INSECURE")
+
+    async def send(i: int) -> None:
+        tid, ctx = _context(i)
+        msg = render(tid, ctx, ["zh-Hant", "zh-Hans", "en"][i % 3], TZ)
+        await email_send_message(
+            subject=msg.subject,
+            msg=msg.html,
+            msg_plain=msg.text,
+            email_server_credentials=creds,
+            email_from="no-reply@estatecare.localhost",
+            email_to=f"user{i}@example.com",
+        )
+
+    @flow(name="bench-prefect-email")
+    async def send_all() -> float:
+        for i in range(5):  # warm up (task registration, first connection)
+            await send(i)
+        t0 = time.perf_counter()
+        for i in range(count):
+            await send(i)
+        return count / (time.perf_counter() - t0)
+
+    rate: float = asyncio.run(send_all())
+    return rate
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the three measurements in one go and print the comparison table."""
+    parser = argparse.ArgumentParser(prog="python -m bench.email")
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--peer-count", type=int, default=300)
+    args = parser.parse_args(argv)
+
+    # the in-flow peer needs a Prefect API: a throw-away ephemeral one, quiet
+    prefect_home = tempfile.mkdtemp(prefix="bench-prefect-")
+    os.environ.setdefault("PREFECT_HOME", prefect_home)
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
+    port = _free_port()
+    ctx = mp.get_context("spawn")
+    ready = ctx.Event()
+    server = ctx.Process(target=_sink, args=(port, ready), daemon=True)
+    server.start()
+    ready.wait(30)
+    try:
+        messages = _prerendered(args.count)
+        limits = {n: asyncio.run(_raw(port, messages, n)) for n in (1, 4, 8)}
+        limit = max(limits.values())
+        ours_by = {n: bench_ours(port, args.count, n) for n in (4, 8)}
+        ours = max(ours_by.values())
+        peer_fn = bench_peer(port, args.peer_count)
+        peer = bench_peer_in_flow(port, args.peer_count)
+    finally:
+        server.terminate()
+        server.join(5)
+        shutil.rmtree(prefect_home, ignore_errors=True)
+
+    rows: list[dict[str, Any]] = [
+        {
+            "id": "email.limit.raw_aiosmtplib",
+            "figure": round(limit, 1),
+            "unit": "msg/s",
+            "reference": "measured here earlier (8 connections)",
+            "reference_figure": 560.0,
+            "ratio": round(limit / 560.0, 2),
+            "goal": "-",
+            "met": None,
+            "detail": {f"{n}_connections": round(v, 1) for n, v in limits.items()},
+        },
+        {
+            "id": "email.peer.prefect_email",
+            "figure": round(peer, 1),
+            "unit": "msg/s",
+            "reference": "measured here earlier",
+            "reference_figure": 41.0,
+            "ratio": round(peer / 41.0, 2),
+            "goal": "-",
+            "met": None,
+            "detail": {"count": args.peer_count, "how": "email_send_message task run per message in a flow"},
+        },
+        {
+            "id": "email.peer.prefect_email_fn",
+            "figure": round(peer_fn, 1),
+            "unit": "msg/s",
+            "reference": "-",
+            "reference_figure": None,
+            "ratio": None,
+            "goal": "-",
+            "met": None,
+            "detail": {"count": args.peer_count, "how": "email_send_message.fn, no task run"},
+        },
+        {
+            "id": "email.ours.vs_limit",
+            "figure": round(ours, 1),
+            "unit": "msg/s",
+            "reference": "limit (same run)",
+            "reference_figure": round(limit, 1),
+            "ratio": round(ours / limit, 2),
+            "goal": ">= 0.7",
+            "met": ours / limit >= 0.7,
+            "detail": {f"{n}_connections": round(v, 1) for n, v in ours_by.items()},
+        },
+        {
+            "id": "email.ours.vs_peer_fn",
+            "figure": round(ours, 1),
+            "unit": "msg/s",
+            "reference": "peer .fn (same run)",
+            "reference_figure": round(peer_fn, 1),
+            "ratio": round(ours / peer_fn, 1),
+            "goal": "(info)",
+            "met": None,
+            "detail": {"count": args.count},
+        },
+        {
+            "id": "email.ours.vs_peer",
+            "figure": round(ours, 1),
+            "unit": "msg/s",
+            "reference": "peer in a flow (same run)",
+            "reference_figure": round(peer, 1),
+            "ratio": round(ours / peer, 1),
+            "goal": ">= 10",
+            "met": ours / peer >= 10,
+            "detail": {"count": args.count},
+        },
+    ]
+    header = ("id", "figure", "unit", "reference", "reference_figure", "ratio", "goal", "met")
+    widths = [max(len(str(r[h])) for r in [*rows, dict(zip(header, header, strict=True))]) for h in header]
+    for r in [dict(zip(header, header, strict=True)), *rows]:
+        print("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths, strict=True)))
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

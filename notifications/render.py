@@ -1,0 +1,176 @@
+"""Rendering: a pure function from (message id, context, locale, timezone) to a message.
+
+Templates are Jinja2 with autoescape on for HTML; the plain-text part is plain. The
+first line of the rendered ``<id>.txt`` is the subject. Strings are translated with
+Babel catalogs through ``jinja2.ext.i18n``; timestamps (ISO-8601 UTC strings in the
+context) are shown in the company's timezone in the recipient's locale format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale as BabelLocale
+from babel.dates import format_date, format_datetime, format_skeleton
+from babel.numbers import format_decimal
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
+from jinja2.runtime import Context
+
+from models.enums import Locale
+from notifications.catalogue import CATALOGUE, CONTACT_KEYS, mask_phone
+from notifications.i18n import BABEL_LOCALES, TEMPLATE_DIR, translations
+
+
+@dataclass(frozen=True)
+class RenderedMessage:
+    """A rendered email: subject, plain-text part and HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def parse_utc(value: str | datetime) -> datetime:
+    """An ISO-8601 string (``Z`` or offset; naive means UTC) as an aware datetime."""
+    dt = value if isinstance(value, datetime) else datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+
+
+@cache
+def _zone(tz: str) -> ZoneInfo:
+    return ZoneInfo(tz)
+
+
+@cache
+def _babel_locale(locale: Locale) -> BabelLocale:
+    return BabelLocale.parse(BABEL_LOCALES[locale])
+
+
+def _locale_of(ctx: Context) -> Locale:
+    value: Locale = ctx["_locale"]
+    return value
+
+
+@pass_context
+def _f_datetime(ctx: Context, value: str | datetime | None) -> str:
+    if not value:
+        return ""
+    return format_datetime(parse_utc(value), "medium", tzinfo=_zone(ctx["_tz"]), locale=_babel_locale(_locale_of(ctx)))
+
+
+@pass_context
+def _f_date(ctx: Context, value: str | datetime | None) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str) and len(value) == 10:  # a plain date, no time zone involved
+        return format_date(date.fromisoformat(value), "medium", locale=_babel_locale(_locale_of(ctx)))
+    local = parse_utc(value).astimezone(_zone(ctx["_tz"]))
+    return format_date(local.date(), "medium", locale=_babel_locale(_locale_of(ctx)))
+
+
+@pass_context
+def _f_month(ctx: Context, value: str) -> str:
+    """``2026-11`` as the locale's year-month (2026年11月, November 2026)."""
+    year, month = (int(p) for p in str(value)[:7].split("-"))
+    return format_skeleton("yMMMM", datetime(year, month, 1), locale=_babel_locale(_locale_of(ctx)))
+
+
+@pass_context
+def _f_number(ctx: Context, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    return format_decimal(value, format="#,##0.##", locale=_babel_locale(_locale_of(ctx)))
+
+
+def _f_mask(value: str) -> str:
+    return mask_phone(str(value))
+
+
+def _bar_width(value: Any, scale: Any, width: int = 200) -> int:
+    """Pixels of a bar of ``value`` on a ``scale`` (clamped to 0..width)."""
+    try:
+        v, s = float(value), float(scale)
+    except (TypeError, ValueError):
+        return 0
+    if s <= 0:
+        return 0
+    return max(0, min(width, round(width * v / s)))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _chart_column(table: dict[str, Any]) -> int | None:
+    """Index of the first column after the first whose cells are all numbers (charted as bars)."""
+    rows = table.get("rows") or []
+    columns = table.get("columns") or []
+    if not rows or table.get("chart") is False:
+        return None
+    for i in range(1, len(columns)):
+        if all(len(r) > i and _is_number(r[i]) for r in rows):
+            return i
+    return None
+
+
+@cache
+def environment(locale: Locale) -> Environment:
+    """The Jinja2 environment of one language (compiled templates are cached in it)."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATE_DIR),
+        autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
+        undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+        cache_size=-1,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    # Old-style gettext is cheaper per call; trans-block variables are still escaped in HTML.
+    env.install_gettext_translations(translations(locale), newstyle=False)  # type: ignore[attr-defined]
+    env.filters.update(datetime=_f_datetime, date=_f_date, month=_f_month, number=_f_number, mask_phone=_f_mask)
+    env.globals.update(bar_width=_bar_width, is_number=_is_number, chart_column=_chart_column)
+    return env
+
+
+@cache
+def _templates(locale: Locale, template_id: str) -> tuple[Template, Template]:
+    env = environment(locale)
+    return env.get_template(f"{template_id}.txt"), env.get_template(f"{template_id}.html")
+
+
+def render(template_id: str, context: dict[str, Any], locale: Locale | str, tz: str) -> RenderedMessage:
+    """Render message ``template_id`` (a CATALOGUE id) for one recipient.
+
+    Raises ValueError for an unknown id or missing required context keys. Messages whose
+    spec has ``shows_contact=False`` never show the complainant's name or contact, even
+    if the context carries them (R-IN-6); they get the masked phone instead.
+    """
+    spec = CATALOGUE.get(template_id)
+    if spec is None:
+        raise ValueError(f"unknown message template {template_id!r}")
+    missing = spec.required - context.keys()
+    if missing:
+        raise ValueError(f"message {template_id!r} needs context keys {sorted(missing)}")
+    loc = Locale(locale)
+    values = dict(context)
+    if not spec.shows_contact:
+        phone = values.get("complainant_phone")
+        for key in CONTACT_KEYS:
+            values.pop(key, None)
+        if phone and "masked_phone" not in values:
+            values["masked_phone"] = mask_phone(str(phone))
+    values["_locale"] = loc
+    values["_tz"] = tz
+    values["_shows_contact"] = spec.shows_contact
+    text_t, html_t = _templates(loc, template_id)
+    text = text_t.render(values)
+    first, _, body = text.partition("\n")
+    subject = " ".join(first.split())
+    values["_subject"] = subject
+    return RenderedMessage(subject=subject, text=body.strip("\n") + "\n", html=html_t.render(values))

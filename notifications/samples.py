@@ -1,0 +1,183 @@
+"""Realistic example contexts for every message: used by tests, the benchmark and previews."""
+
+from __future__ import annotations
+
+from typing import Any
+
+_COMPLAINT = "3座 502 的天花板漏水已經一個星期，管理處說會派人來但一直沒有人來。"
+
+SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
+    "complaint_ack": {
+        "reference": "CH-2026-0042",
+        "estate_name": "翠湖花園",
+        "received_at": "2026-11-02T01:30:00Z",
+        "content": _COMPLAINT,
+        "status_url": "http://127.0.0.1:8000/c/CH-2026-0042?t=abc",
+        "masked_phone": "138****5678",
+        "response_due_at": "2026-11-03T01:30:00Z",
+    },
+    "assess_task": {
+        "reference": "CH-2026-0042",
+        "estate_name": "翠湖花園",
+        "unit_label": "3座 502",
+        "content": _COMPLAINT,
+        "received_at": "2026-11-02T01:30:00Z",
+        "due_at": "2026-11-02T02:00:00Z",
+        "action_url": "http://127.0.0.1:8000/staff/complaints/42/assess",
+        "complainant_name": "黃先生",
+        "complainant_phone": "13812345678",
+    },
+    "work_arrangement": {
+        "reference": "CH-2026-0042",
+        "estate_name": "翠湖花園",
+        "unit_label": "3座 502",
+        "category": "facility",
+        "urgency": "urgent",
+        "severity": "general",
+        "content": _COMPLAINT,
+        "due_at": "2026-11-04T10:00:00Z",
+        "action_url": "http://127.0.0.1:8000/staff/complaints/42",
+        "instructions": "請今天上門查看漏水來源，並與 4 座 602 業主協調。",
+        "assigned_by": "陳主任",
+        "department": "工程部",
+        "complainant_name": "黃先生",
+        "complainant_phone": "13812345678",
+        "complainant_email": "wong@example.com",
+    },
+    "transfer_sheet": {
+        "reference": "CH-2026-0042",
+        "estate_name": "翠湖花園",
+        "unit_label": "3座 502",
+        "content": _COMPLAINT,
+        "from_staff_name": "李師傅",
+        "reason": "漏水來自樓上住戶，需要管理處出面協調。",
+        "level": "service_centre_manager",
+        "action_url": "http://127.0.0.1:8000/staff/complaints/42",
+        "complainant_name": "黃先生",
+        "complainant_phone": "13812345678",
+    },
+    "escalation": {
+        "reference": "CH-2026-0042",
+        "estate_name": "翠湖花園",
+        "kind": "deadline_missed",
+        "level": "deputy_gm",
+        "content": _COMPLAINT,
+        "masked_phone": "138****5678",
+        "action_url": "http://127.0.0.1:8000/staff/complaints/42",
+        "deadline_kind": "resolution",
+        "due_at": "2026-11-04T10:00:00Z",
+    },
+    "confirm_task": {
+        "reference": "CH-2026-0042",
+        "estate_name": "翠湖花園",
+        "content": _COMPLAINT,
+        "resolution_text": "已更換 4 座 602 的浴室排水管，502 天花板已修補。",
+        "handler_name": "李師傅",
+        "action_url": "http://127.0.0.1:8000/staff/complaints/42/confirm",
+    },
+    "progress_update": {
+        "reference": "CH-2026-0042",
+        "message": "工程部已找到漏水來源，需要等待材料，預計本週五完成維修。",
+        "next_reply_at": "2026-11-06T08:00:00Z",
+        "status_url": "http://127.0.0.1:8000/c/CH-2026-0042?t=abc",
+    },
+    "final_reply": {
+        "reference": "CH-2026-0042",
+        "resolution_text": "已更換樓上住戶的浴室排水管，您家的天花板已修補並重新油漆。",
+    },
+    "invalid_explanation": {
+        "reference": "CH-2026-0043",
+        "explanation": "小區外的道路施工由市政部門負責，不屬於物業管理公司的職責範圍。",
+        "responsible_party": "市政工程處",
+    },
+    "revisit_task": {
+        "subject_ref": "CH-2026-0042",
+        "kind": "complaint",
+        "method": "on_site",
+        "unit_label": "3座 502",
+        "due_at": "2026-11-09T10:00:00Z",
+        "summary": "天花板漏水，已更換樓上排水管並修補天花板。",
+        "action_url": "http://127.0.0.1:8000/staff/revisits/7",
+        "complainant_name": "黃先生",
+        "complainant_phone": "13812345678",
+    },
+    "revisit_reminder": {
+        "subject_ref": "CH-2026-0042",
+        "method": "phone",
+        "unit_label": "3座 502",
+        "due_at": "2026-11-09T10:00:00Z",
+        "action_url": "http://127.0.0.1:8000/staff/revisits/7",
+        "overdue": True,
+    },
+    "sample_list": {
+        "month": "2026-11",
+        "estate_name": "翠湖花園",
+        "due_at": "2026-12-04T15:59:59Z",
+        "action_url": "http://127.0.0.1:8000/staff/sampling/2026-11",
+        "items": [
+            {
+                "work_order_ref": f"WO-2026-11{i:03d}",
+                "unit_label": f"{1 + i % 3}座 {100 * (1 + i % 5) + 1 + i % 2}",
+                "kind": "repair" if i % 2 else "cleaning",
+                "completed_at": f"2026-11-{1 + i:02d}T06:00:00Z",
+                "method": "on_site" if i < 3 else "phone",
+            }
+            for i in range(5)
+        ],
+    },
+    "monthly_summary": {
+        "month": "2026-11",
+        "scope": "翠湖花園",
+        "action_url": "http://127.0.0.1:8000/staff/reports/2026-11",
+        "kpis": [
+            {
+                "id": "revisit_rate",
+                "label": "投訴回訪率",
+                "value": 100,
+                "target": 100,
+                "comparison": ">=",
+                "met": True,
+                "unit": "%",
+            },
+            {
+                "id": "repair_satisfaction",
+                "label": "維修滿意率",
+                "value": 96.5,
+                "target": 98,
+                "comparison": ">=",
+                "met": False,
+                "unit": "%",
+            },
+            {
+                "id": "on_site_signed",
+                "label": "上門回訪簽名率",
+                "value": 45,
+                "target": 40,
+                "comparison": ">=",
+                "met": True,
+                "unit": "%",
+            },
+            {
+                "id": "phone_letter_share",
+                "label": "電話及信函回訪比例",
+                "value": 55,
+                "target": 70,
+                "comparison": "<=",
+                "met": True,
+                "unit": "%",
+            },
+        ],
+        "tables": [
+            {
+                "title": "按投訴性質",
+                "columns": ["性質", "件數", "有效"],
+                "rows": [["設施故障", 12, 11], ["服務質量", 5, 4], ["環境問題", 3, 3], ["安全問題", 1, 1]],
+            },
+            {
+                "title": "逾期未辦",
+                "columns": ["編號", "部門", "截止"],
+                "rows": [["CH-2026-0031", "工程部", "2026-11-20"]],
+            },
+        ],
+    },
+}
