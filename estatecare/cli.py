@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from estatecare.cli_mail import mail_app
 from models.policy import PolicyError, load_policy
 
 app = typer.Typer(help="Estate Care: complaint handling and revisits (投訴處理 / 回訪).", no_args_is_help=True)
@@ -14,6 +15,7 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
+app.add_typer(mail_app, name="mail")
 
 
 def _fail(message: str) -> None:
@@ -78,6 +80,78 @@ def run_cmd() -> None:
         run()
     except PolicyError as exc:
         _fail(str(exc))
+
+
+@app.command("web")
+def web_cmd() -> None:
+    """Serve the REST API (and run lifecycle flows in this process as complaints move)."""
+    from estatecare.web import serve
+
+    serve()
+
+
+@app.command("serve-flows")
+def serve_flows_cmd() -> None:
+    """Serve every deployment and schedule from this process (needs PREFECT_API_URL)."""
+    from prefect import serve
+
+    from deployments import all_deployments
+
+    serve(*all_deployments())
+
+
+complaint_app = typer.Typer(help="Complaints.", no_args_is_help=True)
+app.add_typer(complaint_app, name="complaint")
+
+
+@complaint_app.command("submit")
+def complaint_submit(
+    estate: Annotated[str, typer.Option(help="Estate code.")],
+    content: Annotated[str, typer.Option(help="What the complaint is about.")],
+    channel: Annotated[
+        str, typer.Option(help="phone, email, front_desk, online, letter, superior_body, patrol")
+    ] = "phone",
+    building: Annotated[str, typer.Option()] = "",
+    unit: Annotated[str, typer.Option()] = "",
+    name: Annotated[str, typer.Option(help="Complainant; empty for anonymous.")] = "",
+    phone: Annotated[str, typer.Option()] = "",
+    email: Annotated[str, typer.Option()] = "",
+    locale: Annotated[str, typer.Option(help="zh-Hant, zh-Hans or en")] = "zh-Hant",
+) -> None:
+    """Register a complaint (as the front desk does) and print its reference; the sweep takes it on."""
+    from datetime import UTC, datetime
+
+    from pydantic import ValidationError
+
+    from estatecare.app import App
+    from estatecare.services import lifecycle
+    from estatecare.services.records import in_transaction
+    from estatecare.services.schemas import ComplaintIn
+
+    try:
+        data = ComplaintIn.model_validate(
+            {
+                "estate": estate,
+                "content": content,
+                "channel": channel,
+                "building": building,
+                "unit": unit,
+                "complainant_name": name,
+                "contact_phone": phone,
+                "contact_email": email,
+                "locale": locale,
+            }
+        )
+    except ValidationError as exc:
+        _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+        return
+    core = App.from_settings()
+    try:
+        ref = in_transaction(core.sessions, lambda s: lifecycle.submit(core, s, data, datetime.now(UTC)).reference)
+    except lifecycle.InvalidInput as exc:
+        _fail(str(exc))
+        return
+    typer.echo(ref)
 
 
 def _safe_url(url: str) -> str:

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     prefect_port: int = 4200
+    sweep_every_seconds: float = 30.0  # the web process looks for lost work this often
+    sweep_age_seconds: float = 60.0  # a complaint still waiting this long after intake counts as lost
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str = ""
@@ -29,6 +31,8 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
+    smtp_connections: int = 4  # parallel SMTP connections of one sender
+    mail_catcher: bool = True  # `estatecare run` catches mail to 127.0.0.1:smtp_port in var/mail/
     mail_from: str = "Estate Care <no-reply@estatecare.localhost>"
 
     @property

@@ -3,7 +3,7 @@
 from models.base import Base, utcnow
 from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
-from models.outbox import Notification
+from models.outbox import Notification, NotificationAttachment
 from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "Escalation",
     "Estate",
     "Notification",
+    "NotificationAttachment",
     "Resident",
     "Revisit",
     "SampleItem",

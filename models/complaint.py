@@ -120,6 +120,25 @@ class Complaint(Base):
                 return "no satisfied revisit recorded (R-RV-14)"
         return None
 
+    def record_receipt(
+        self, *, at: datetime, actor_id: int | None = None, data: dict[str, Any] | None = None
+    ) -> ComplaintEvent:
+        """The first history record: the complaint was registered (R-IN-2, R-RC-1)."""
+        if self.events:
+            raise IllegalTransition(ComplaintStatus(self.status), Action.RECEIVE, "the complaint is already registered")
+        record = ComplaintEvent(
+            seq=1,
+            action=Action.RECEIVE,
+            from_status=ComplaintStatus.RECEIVED,
+            to_status=ComplaintStatus.RECEIVED,
+            actor_id=actor_id,
+            at=at,
+            data=data or {},
+            escalation_level=0,
+        )
+        self.events.append(record)
+        return record
+
     def apply(
         self,
         action: Action,

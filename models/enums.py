@@ -137,6 +137,7 @@ class NotificationStatus(StrEnum):
     """Delivery state of an outbox row."""
 
     PENDING = "pending"
+    SENDING = "sending"  # claimed by a sender until ``lease_until``
     SENT = "sent"
     FAILED = "failed"
 

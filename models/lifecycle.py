@@ -14,6 +14,7 @@ from models.enums import ComplaintStatus as S
 class Action(StrEnum):
     """Steps that move a complaint through its lifecycle."""
 
+    RECEIVE = "receive"  # the first history record: complaint registered (R-IN-2); no transition
     ASSESS = "assess"  # valid complaint, category/severity/urgency set (R-AS-1..3)
     REJECT_INVALID = "reject_invalid"  # outside our duty, explanation recorded (R-AS-2)
     LINK_DUPLICATE = "link_duplicate"  # later report of a known problem (R-IN-5)

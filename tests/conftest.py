@@ -19,6 +19,7 @@ from estatecare.db import make_engine, make_session_factory
 from estatecare.migrate import upgrade
 from models import Base
 from models.policy import Policy, load_policy
+from tests.smtp_server import SmtpTestServer
 
 PG_ADMIN_URL = os.environ.get("ESTATECARE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -111,3 +112,12 @@ def engine(db_url: str) -> Iterator[Engine]:
 def sessions(engine: Engine) -> sessionmaker[Session]:
     """A session factory on the test database."""
     return make_session_factory(engine)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpTestServer]:
+    """A running aiosmtpd on a free localhost port, stopped after the test."""
+    server = SmtpTestServer()
+    server.start()
+    yield server
+    server.stop()

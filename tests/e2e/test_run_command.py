@@ -26,6 +26,7 @@ def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) ->
         **os.environ,
         "ESTATECARE_VAR_DIR": str(tmp_path / "var"),
         "ESTATECARE_PREFECT_PORT": str(port),
+        "ESTATECARE_SMTP_PORT": str(free_port()),
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("PREFECT_API_URL", None)
@@ -52,6 +53,7 @@ def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) ->
         assert match, output
         assert match.group(1) == f"http://127.0.0.1:{port}"
         assert "demo data seeded" in output
+        assert re.search(r"mail: +smtp://127\.0\.0\.1:\d+ \(caught in ", output), output
         assert httpx.get(match.group(1), timeout=10).status_code == 200
         assert httpx.get(f"{match.group(1)}/api/health", timeout=10).json() is True
         proc.send_signal(signal.SIGINT)

@@ -1,0 +1,235 @@
+"""burst.1000: 1,000 complaints posted at once, until every one is assigned and its work
+arrangement notice accepted by the SMTP server.
+
+``python -m bench.burst [--count 1000] [--floor-count 100]``. Real processes: a local
+Prefect server on SQLite, ``estatecare web`` (REST API + dispatcher), and an SMTP sink
+in its own process counting work arrangement notices. The reference is the floor of
+one empty async Prefect flow run per complaint against the same server, measured in the
+same run (over ``--floor-count`` runs, scaled to the count). Writes
+bench/results/burst.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+RESULTS = Path(__file__).parent / "results" / "burst.json"
+GOAL_SECONDS = 60.0
+# Words that the default policy's keyword rules assess with confidence, per category.
+PROBLEMS = ["漏水", "滲水", "垃圾", "噪音", "保安", "電梯故障", "停車", "蚊蟲", "樹木", "路燈壞了"]
+FILLER = (
+    "的一是在不了有和人這中大為上個國我以要他時來用們生到作地於出就分對成會可主發年動同工也能下過子說產種"
+    "面而方後多定行學法所民得經十三之進著等部度家電力裡如水化高自二理起小物現實加量都兩體制機當使點從業本"
+    "去把性好應開它合還因由其些然前外天政四日那社義事平形相全表間樣與關各重新線內數正心反你明看原又麼利比"
+    "或但質氣第向道命此變條只沒結解問意建月公無系軍很情者最立代想已通並提直題黨程展五果料象員革位入常文總"
+    "次品式活設及管特件長求老頭基資邊流路級少圖山統接知較將組見計別她手角期根論運農指幾九區強放決西被幹做"
+    "必戰先回則任取據處理府研質"
+)
+
+
+def _sink(port: int, ready: Any, notices: Any, total: Any) -> None:
+    """SMTP server counting every message and the work arrangement notices."""
+    from aiosmtpd.controller import Controller
+
+    class Counter:
+        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+            data: bytes = envelope.original_content or envelope.content
+            with total.get_lock():
+                total.value += 1
+            if b"X-EstateCare-Template: work_arrangement" in data:
+                with notices.get_lock():
+                    notices.value += 1
+            return "250 OK"
+
+    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
+    controller.start()
+    ready.set()
+    try:
+        while True:
+            time.sleep(3600)
+    finally:
+        controller.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _complaint(i: int, rng: random.Random) -> dict[str, Any]:
+    text = "".join(rng.choice(FILLER) for _ in range(24))
+    return {
+        "estate": "CH",
+        "building": f"{1 + i % 3}座",
+        "unit": f"{1 + (i // 3) % 5}0{1 + i % 2}",
+        "content": f"{PROBLEMS[i % len(PROBLEMS)]}：{text}",
+        "complainant_name": f"住戶{i}",
+        "contact_phone": f"139{i:08d}",
+        "contact_email": f"resident{i}@example.test",
+    }
+
+
+async def _post_all(base: str, count: int) -> list[float]:
+    rng = random.Random(1000)
+    bodies = [_complaint(i, rng) for i in range(count)]
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+
+        async def one(body: dict[str, Any]) -> float:
+            t0 = time.perf_counter()
+            r = await client.post("/api/complaints", json=body)
+            if r.status_code != 201:
+                raise RuntimeError(f"POST answered {r.status_code}: {r.text}")
+            return time.perf_counter() - t0
+
+        return await asyncio.gather(*(one(b) for b in bodies))
+
+
+async def _floor(count: int) -> float:
+    """Seconds for ``count`` empty async flow runs, one after another."""
+    from prefect import flow
+
+    @flow(name="bench-empty")
+    async def empty() -> None:
+        return None
+
+    await empty()  # warm the client
+    t0 = time.perf_counter()
+    for _ in range(count):
+        await empty()
+    return time.perf_counter() - t0
+
+
+def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) -> None:
+    until = time.monotonic() + timeout
+    while time.monotonic() < until:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer")
+
+
+def run(count: int, floor_count: int) -> list[dict[str, Any]]:
+    """Run the benchmark; returns its result rows."""
+    from estatecare.app import App
+    from estatecare.demo import seed_demo
+    from estatecare.migrate import upgrade
+    from estatecare.prefect_server import prefect_env, start_child, stop_process
+    from estatecare.settings import Settings
+
+    tmp = Path(tempfile.mkdtemp(prefix="estatecare-burst-"))
+    ctx = mp.get_context("spawn")
+    ready, notices, total = ctx.Event(), ctx.Value("i", 0), ctx.Value("i", 0)
+    smtp_port, web_port, prefect_port = _free_port(), _free_port(), _free_port()
+    sink = ctx.Process(target=_sink, args=(smtp_port, ready, notices, total), daemon=True)
+    sink.start()
+    ready.wait(30)
+    db = f"sqlite:///{tmp / 'burst.db'}"
+    upgrade(db)
+    core = App.from_settings(Settings(database_url=db, var_dir=tmp))
+    with core.transaction() as s:
+        seed_demo(s, core.policy)
+    core.engine.dispose()
+    env = {
+        **prefect_env(tmp, prefect_port),
+        "PREFECT_LOGGING_LEVEL": "WARNING",
+        "ESTATECARE_DATABASE_URL": db,
+        "ESTATECARE_VAR_DIR": str(tmp),
+        "ESTATECARE_WEB_PORT": str(web_port),
+        "ESTATECARE_SMTP_PORT": str(smtp_port),
+    }
+    os.environ.update(env)
+    server = start_child(
+        ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)], tmp / "prefect.log", env
+    )
+    web: subprocess.Popen[bytes] | None = None
+    try:
+        _wait_http(f"{env['PREFECT_API_URL']}/health", server)
+        web = start_child(["estatecare", "web"], tmp / "web.log", env)
+        _wait_http(f"http://127.0.0.1:{web_port}/healthz", web)
+        from sqlalchemy import create_engine, func, select
+
+        from models import Assignment
+
+        engine = create_engine(db)
+        t0 = time.perf_counter()
+        latencies = asyncio.run(_post_all(f"http://127.0.0.1:{web_port}", count))
+        posted = time.perf_counter() - t0
+        assigned = 0
+        deadline = t0 + 600
+        while time.perf_counter() < deadline:
+            with engine.connect() as conn:
+                assigned = conn.execute(select(func.count(Assignment.id))).scalar() or 0
+            if assigned >= count and notices.value >= count:
+                break
+            time.sleep(0.25)
+        done = time.perf_counter() - t0
+        engine.dispose()
+        floor_sample = asyncio.run(_floor(floor_count))
+        floor = floor_sample / floor_count * count
+    finally:
+        if web is not None:
+            stop_process(web)
+        stop_process(server)
+        sink.terminate()
+    latencies.sort()
+    complete = assigned >= count and notices.value >= count
+    print(
+        f"posted {count} in {posted:.1f} s (p95 {latencies[int(0.95 * len(latencies)) - 1] * 1000:.0f} ms); "
+        f"assigned {assigned}, notices {notices.value}, messages {total.value} after {done:.1f} s; "
+        f"{floor_count} empty flow runs took {floor_sample:.1f} s"
+    )
+    shutil.rmtree(tmp, ignore_errors=True)
+    return [
+        {
+            "id": f"burst.{count}",
+            "figure": round(done, 1),
+            "unit": "s until every complaint is assigned and its notice accepted by SMTP",
+            "reference": f"{count} empty async Prefect flow runs, one per complaint (floor; "
+            f"{floor_count} measured, scaled)",
+            "reference_figure": round(floor, 1),
+            "ratio": round(done / floor, 3) if floor else None,
+            "goal": f"all {count} done within {GOAL_SECONDS:.0f} s",
+            "met": complete and done <= GOAL_SECONDS,
+        }
+    ]
+
+
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Command line entry point."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000)
+    parser.add_argument("--floor-count", type=int, default=100)
+    args = parser.parse_args(argv)
+    rows = run(args.count, args.floor_count)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    for row in rows:
+        print(json.dumps(row, ensure_ascii=False))
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,264 @@
+"""The REST API (FastAPI; OpenAPI at /docs). Intake is public; every staff step needs a token.
+
+Each step runs in one database transaction (state change, history record, queued emails),
+answers, and then dispatches the flow that continues the lifecycle.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, FastAPI, Header, Query, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from estatecare.api import views
+from estatecare.app import App
+from estatecare.demo import hash_token
+from estatecare.dispatch import Dispatcher
+from estatecare.services import lifecycle
+from estatecare.services.errors import ConflictError, Forbidden, NotFound
+from estatecare.services.people import Actor
+from estatecare.services.records import in_transaction
+from estatecare.services.schemas import (
+    AssessmentIn,
+    AssignmentIn,
+    CloseIn,
+    ComplaintIn,
+    ConfirmationIn,
+    DecisionIn,
+    EscalationIn,
+    ProgressIn,
+    ResolutionIn,
+    RevisitIn,
+    WorkOrderIn,
+)
+from models import Complaint, Staff
+from models.enums import ComplaintStatus
+from models.lifecycle import IllegalTransition
+
+T = TypeVar("T")
+
+
+class Unauthorized(Exception):
+    """No valid staff token."""
+
+
+def create_app(
+    core: App, dispatcher: Dispatcher | None = None, *, clock: Callable[[], datetime] | None = None
+) -> FastAPI:
+    """The web application over ``core``; ``dispatcher`` continues steps in Prefect flows."""
+    now = clock or (lambda: datetime.now(UTC))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if dispatcher is not None:
+            dispatcher.start()
+        yield
+        if dispatcher is not None:
+            await dispatcher.stop()
+
+    api = FastAPI(
+        title="Estate Care",
+        description="Complaint handling and revisits (投訴處理 / 回訪) for property management.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    api.state.core = core
+
+    async def run(work: Callable[[Session], T]) -> T:
+        return await asyncio.to_thread(in_transaction, core.sessions, work)
+
+    def dispatch(step: str, *complaint_ids: int) -> None:
+        if dispatcher is None:
+            return
+        with core.sessions() as session:
+            for ref in lifecycle.describe(session, list(complaint_ids)):
+                dispatcher.submit(step, ref)
+
+    async def current_staff(authorization: Annotated[str | None, Header()] = None) -> Actor:
+        if not authorization or not authorization.lower().startswith("bearer "):
+            raise Unauthorized("send the staff API token as 'Authorization: Bearer <token>'")
+        digest = hash_token(authorization.split(" ", 1)[1].strip())
+
+        def load(session: Session) -> Actor | None:
+            staff = session.scalar(select(Staff).where(Staff.api_token_hash == digest))
+            return Actor.of(staff) if staff is not None and staff.active else None
+
+        actor = await run(load)
+        if actor is None:
+            raise Unauthorized("the API token is not valid")
+        return actor
+
+    async def optional_staff(authorization: Annotated[str | None, Header()] = None) -> Actor | None:
+        return await current_staff(authorization) if authorization else None
+
+    StaffDep = Annotated[Actor, Depends(current_staff)]  # noqa: N806
+
+    # ------------------------------------------------------------------ errors
+
+    @api.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @api.exception_handler(lifecycle.InvalidInput)
+    async def _invalid(_: Request, exc: lifecycle.InvalidInput) -> JSONResponse:
+        message = str(exc).split(": ", 1)[-1]
+        return JSONResponse(
+            {"detail": [{"loc": ["body", exc.field], "msg": message, "type": "value_error"}]}, status_code=422
+        )
+
+    @api.exception_handler(IllegalTransition)
+    async def _illegal(_: Request, exc: IllegalTransition) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "state": exc.current.value}, status_code=409)
+
+    @api.exception_handler(ConflictError)
+    async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @api.exception_handler(NotFound)
+    async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @api.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
+
+    # ------------------------------------------------------------------ intake (public)
+
+    @api.post("/api/complaints", status_code=201, response_model=views.Accepted, tags=["complaints"])
+    async def submit_complaint(
+        data: ComplaintIn, receiver: Annotated[Actor | None, Depends(optional_staff)]
+    ) -> views.Accepted:
+        """Register a complaint from any channel and answer at once with its reference (R-IN-2)."""
+        complaint = await run(lambda s: lifecycle.submit(core, s, data, now(), receiver))
+        if dispatcher is not None:
+            dispatcher.submit("intake", (complaint.id, complaint.reference, data.estate, ""))
+        return views.Accepted(
+            reference=complaint.reference,
+            status=ComplaintStatus(complaint.status),
+            status_url=f"{core.settings.base_url.rstrip('/')}/status/{complaint.reference}",
+        )
+
+    # ------------------------------------------------------------------ reading
+
+    @api.get("/api/complaints", response_model=views.ComplaintPage, tags=["complaints"])
+    async def list_complaints(
+        actor: StaffDep,
+        status: ComplaintStatus | None = None,
+        estate: str | None = None,
+        assignee: Annotated[str | None, Query(description="assignee email, or 'me'")] = None,
+        overdue: bool | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> views.ComplaintPage:
+        """The register: filter by status, estate, assignee, overdue (staff see their estate only)."""
+        return await run(
+            lambda s: views.complaint_page(s, actor, status, estate, assignee, overdue, limit, offset, now())
+        )
+
+    @api.get("/api/complaints/{reference}", response_model=views.ComplaintDetail, tags=["complaints"])
+    async def get_complaint(reference: str, actor: StaffDep) -> views.ComplaintDetail:
+        """State, deadlines, assignee, escalation level, duplicates and the full history."""
+        return await run(lambda s: views.complaint_detail(s, actor, reference, now()))
+
+    # ------------------------------------------------------------------ steps
+
+    async def step(reference: str, work: Callable[[Session], Complaint], follow: str | None) -> views.StepResult:
+        def tx(session: Session) -> views.StepResult:
+            complaint = work(session)
+            session.flush()
+            return views.StepResult(
+                reference=complaint.reference,
+                status=ComplaintStatus(complaint.status),
+                version=complaint.version,
+                escalation_level=complaint.escalation_level,
+            )
+
+        result = await run(tx)
+        if follow:
+            await asyncio.to_thread(dispatch, follow, *await run(lambda s: _ids(s, reference)))
+        return result
+
+    @api.post("/api/complaints/{reference}/assessment", response_model=views.StepResult, tags=["steps"])
+    async def post_assessment(reference: str, data: AssessmentIn, actor: StaffDep) -> views.StepResult:
+        """Valid (category, severity, urgency) or invalid with the explanation (R-AS-1..3)."""
+        return await step(reference, lambda s: lifecycle.assess(core, s, reference, data, actor, now()), "intake")
+
+    @api.post("/api/complaints/{reference}/assignment", response_model=views.StepResult, tags=["steps"])
+    async def post_assignment(reference: str, data: AssignmentIn, actor: StaffDep) -> views.StepResult:
+        """Assign or reassign: department, person, deadline (R-HD-2)."""
+        return await step(reference, lambda s: lifecycle.assign(core, s, reference, data, actor, now()), "escalation")
+
+    @api.post("/api/complaints/{reference}/escalation", response_model=views.StepResult, tags=["steps"])
+    async def post_escalation(reference: str, data: EscalationIn, actor: StaffDep) -> views.StepResult:
+        """A transfer sheet: the handler cannot settle it, the superior decides (R-HD-3)."""
+
+        def work(s: Session) -> Complaint:
+            esc = lifecycle.request_transfer(core, s, reference, data, actor, now())
+            complaint = s.get(Complaint, esc.complaint_id)
+            assert complaint is not None
+            return complaint
+
+        return await step(reference, work, "escalation")
+
+    @api.post("/api/complaints/{reference}/escalation/decision", response_model=views.StepResult, tags=["steps"])
+    async def post_decision(reference: str, data: DecisionIn, actor: StaffDep) -> views.StepResult:
+        """The superior's decision: department, person, deadline -> work arrangement notice (R-HD-3)."""
+        return await step(reference, lambda s: lifecycle.decide(core, s, reference, data, actor, now()), "escalation")
+
+    @api.post("/api/complaints/{reference}/progress", response_model=views.StepResult, tags=["steps"])
+    async def post_progress(reference: str, data: ProgressIn, actor: StaffDep) -> views.StepResult:
+        """A progress update to the complainant, with the next reply date (R-HD-5)."""
+        return await step(reference, lambda s: lifecycle.progress(core, s, reference, data, actor, now()), "resolve")
+
+    @api.post("/api/complaints/{reference}/resolution", response_model=views.StepResult, tags=["steps"])
+    async def post_resolution(reference: str, data: ResolutionIn, actor: StaffDep) -> views.StepResult:
+        """The handler's result; the department head is asked to confirm (R-HD-6)."""
+        return await step(reference, lambda s: lifecycle.resolve(core, s, reference, data, actor, now()), "resolve")
+
+    @api.post("/api/complaints/{reference}/resolution/confirmation", response_model=views.StepResult, tags=["steps"])
+    async def post_confirmation(reference: str, data: ConfirmationIn, actor: StaffDep) -> views.StepResult:
+        """The department head confirms (reply, revisit due) or returns the result (R-HD-6, R-RV-3)."""
+        return await step(reference, lambda s: lifecycle.confirm(core, s, reference, data, actor, now()), "resolve")
+
+    @api.post("/api/complaints/{reference}/revisits", response_model=views.StepResult, tags=["steps"])
+    async def post_revisit(reference: str, data: RevisitIn, actor: StaffDep) -> views.StepResult:
+        """Record a revisit: method, answers, satisfaction, signature or refusal note (R-RV-7..11)."""
+        new_ids: list[int] = []
+
+        def work(s: Session) -> Complaint:
+            outcome = lifecycle.record_revisit(core, s, reference, data, actor, now())
+            if outcome.new_complaint is not None:
+                new_ids.append(outcome.new_complaint.id)
+            return outcome.complaint
+
+        result = await step(reference, work, "revisit")
+        if new_ids:
+            await asyncio.to_thread(dispatch, "intake", *new_ids)
+        return result
+
+    @api.post("/api/complaints/{reference}/close", response_model=views.StepResult, tags=["steps"])
+    async def post_close(reference: str, data: CloseIn, actor: StaffDep) -> views.StepResult:
+        """Close when R-RV-14 holds."""
+        return await step(reference, lambda s: lifecycle.close(core, s, reference, data, actor, now()), "close")
+
+    @api.post("/api/work-orders", status_code=201, response_model=views.WorkOrderOut, tags=["work orders"])
+    async def post_work_order(data: WorkOrderIn, actor: StaffDep) -> views.WorkOrderOut:
+        """Register a job done for a resident; urgent, major and renovation jobs get their own revisit
+        (R-RV-4, R-RV-5); general repair and cleaning join the monthly draw (R-RV-6)."""
+        return await run(lambda s: views.create_work_order(core, s, data, actor, now()))
+
+    @api.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, Any]:
+        return {"ok": True}
+
+    return api
+
+
+def _ids(session: Session, reference: str) -> list[int]:
+    cid = session.scalar(select(Complaint.id).where(Complaint.reference == reference))
+    return [cid] if cid is not None else []

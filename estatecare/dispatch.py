@@ -1,0 +1,137 @@
+"""Fire-and-forget starts of lifecycle flows from the web process, batched.
+
+The API answers first and dispatches after: a complaint is already safe in the database.
+Complaints that arrive together share one flow run (a burst is carried by batches), and
+each complaint's task runs and tags carry its reference. When a run cannot start (the
+Prefect server is down) nothing is lost: the intake sweep finds the work in the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from flows._naming import Ref, label
+
+log = logging.getLogger("estatecare.dispatch")
+
+FlowFn = Callable[..., Awaitable[Any]]
+
+
+def lifecycle_flows() -> dict[str, FlowFn]:
+    """The flow that continues each kind of step."""
+    from flows.close import close_flow
+    from flows.escalation import escalation_flow
+    from flows.intake import intake_flow
+    from flows.resolve import resolve_flow
+    from flows.revisit import revisit_flow
+
+    return {
+        "intake": intake_flow,
+        "resolve": resolve_flow,
+        "escalation": escalation_flow,
+        "revisit": revisit_flow,
+        "close": close_flow,
+    }
+
+
+class Dispatcher:
+    """A long-lived worker in the web process that runs lifecycle flows in batches."""
+
+    def __init__(
+        self,
+        flows: dict[str, FlowFn] | None = None,
+        *,
+        linger: float = 0.1,
+        max_batch: int = 200,
+        sweep: Callable[[], Awaitable[Any]] | None = None,
+        sweep_every: float = 30.0,
+    ) -> None:
+        self.flows = flows if flows is not None else lifecycle_flows()
+        self.linger = linger
+        self.max_batch = max_batch
+        self.sweep = sweep
+        self.sweep_every = sweep_every
+        self._queue: asyncio.Queue[tuple[str, Ref]] = asyncio.Queue()
+        self._worker: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
+        self.failures = 0
+
+    def start(self) -> None:
+        """Start the worker (and the periodic sweep, if any) on the running event loop."""
+        loop = asyncio.get_running_loop()
+        if self._worker is None:
+            self._worker = loop.create_task(self._loop(), name="estatecare-dispatcher")
+        if self.sweep is not None and self._sweeper is None:
+            self._sweeper = loop.create_task(self._sweep_loop(), name="estatecare-sweeper")
+
+    async def _sweep_loop(self) -> None:
+        assert self.sweep is not None
+        while True:
+            await asyncio.sleep(self.sweep_every)
+            try:
+                await self.sweep()
+            except Exception as exc:
+                log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
+
+    async def stop(self, grace: float = 30.0) -> None:
+        """Let queued work finish (up to ``grace`` seconds), then stop; leftovers wait for the sweep."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+        if self._worker is None:
+            return
+        try:
+            await asyncio.wait_for(self._queue.join(), grace)
+        except TimeoutError:
+            log.warning("stopping with %d dispatch(es) queued; the intake sweep will pick them up", self._queue.qsize())
+        self._worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._worker
+        self._worker = None
+
+    def submit(self, step: str, ref: Ref) -> None:
+        """Queue ``step`` for one complaint; never blocks and never raises for Prefect trouble."""
+        if step not in self.flows:
+            raise KeyError(f"unknown lifecycle step {step!r}")
+        self._queue.put_nowait((step, ref))
+
+    async def idle(self) -> None:
+        """Wait until everything queued so far has been run."""
+        await self._queue.join()
+
+    async def _loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            first = await self._queue.get()
+            batch: dict[str, list[Ref]] = {first[0]: [first[1]]}
+            taken = 1
+            until = loop.time() + self.linger
+            while taken < self.max_batch:
+                remaining = until - loop.time()
+                if remaining <= 0:
+                    break
+                try:
+                    step, ref = await asyncio.wait_for(self._queue.get(), remaining)
+                except TimeoutError:
+                    break
+                batch.setdefault(step, []).append(ref)
+                taken += 1
+            try:
+                for step, refs in batch.items():
+                    await self._run(step, refs)
+            finally:
+                for _ in range(taken):
+                    self._queue.task_done()
+
+    async def _run(self, step: str, refs: list[Ref]) -> None:
+        try:
+            await self.flows[step](refs, label=label(refs))
+        except Exception as exc:  # the database holds the work; the sweep retries it
+            self.failures += 1
+            log.warning("%s flow for %s did not run (%s); left for the sweep", step, label(refs), exc)

@@ -1,0 +1,278 @@
+"""Queueing the lifecycle's emails: who gets which message, with which context.
+
+Every function writes outbox rows in the caller's transaction, each with an idempotency
+key, so running a step twice sends nothing twice. Contact details go only into messages
+for people who handle the case (R-IN-6).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from estatecare.app import App
+from models import Complaint, Estate, Notification, Revisit, Staff, Unit
+from models.enums import Locale
+from notifications.catalogue import mask_phone
+from notifications.outbox import queue
+
+
+def iso(value: datetime | None) -> str:
+    """Timestamps travel in message context as ISO-8601 UTC strings."""
+    return value.isoformat() if value is not None else ""
+
+
+def _estate(session: Session, complaint: Complaint) -> Estate:
+    estate = session.get(Estate, complaint.estate_id)
+    assert estate is not None
+    return estate
+
+
+def unit_label(session: Session, unit_id: int | None) -> str:
+    """ "1座 101", or empty when the complaint names no unit."""
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    return unit.label if unit is not None else ""
+
+
+def action_url(core: App, complaint: Complaint, task: str) -> str:
+    """Where a staff member acts on the complaint."""
+    return f"{core.settings.base_url.rstrip('/')}/staff/complaints/{complaint.reference}/{task}"
+
+
+def _contact(complaint: Complaint) -> dict[str, Any]:
+    return {
+        "complainant_name": complaint.complainant_name,
+        "complainant_phone": complaint.contact_phone,
+        "complainant_email": complaint.contact_email,
+    }
+
+
+def _base(session: Session, complaint: Complaint) -> dict[str, Any]:
+    return {
+        "reference": complaint.reference,
+        "estate_name": _estate(session, complaint).name,
+        "unit_label": unit_label(session, complaint.unit_id),
+        "content": complaint.content,
+        "received_at": iso(complaint.received_at),
+        "category": complaint.category.value if complaint.category else "",
+        "urgency": complaint.urgency.value,
+        "severity": complaint.severity.value,
+    }
+
+
+def to_staff(
+    session: Session, staff: Staff, template: str, context: dict[str, Any], key: str, complaint: Complaint | None
+) -> Notification:
+    """Queue a message to a staff member in their language."""
+    return queue(
+        session,
+        template=template,
+        to_email=staff.email,
+        to_name=staff.name,
+        locale=staff.locale,
+        context=context,
+        key=key,
+        complaint_id=complaint.id if complaint is not None else None,
+        staff_id=staff.id,
+    )
+
+
+def complainants(session: Session, complaint: Complaint) -> list[Complaint]:
+    """The complaint and every later report linked to it: each complainant gets the replies (R-IN-5)."""
+    linked = session.scalars(select(Complaint).where(Complaint.duplicate_of_id == complaint.id).order_by(Complaint.id))
+    return [complaint, *linked]
+
+
+def to_complainant(
+    session: Session, complaint: Complaint, template: str, context: dict[str, Any], key: str
+) -> Notification | None:
+    """Queue a message to the complainant, when they gave an email address."""
+    if not complaint.contact_email:
+        return None
+    return queue(
+        session,
+        template=template,
+        to_email=complaint.contact_email,
+        to_name=complaint.complainant_name,
+        locale=Locale(complaint.locale),
+        context={"reference": complaint.reference, **context},
+        key=key,
+        complaint_id=complaint.id,
+    )
+
+
+def acknowledgement(core: App, session: Session, complaint: Complaint) -> None:
+    """Apology and reference to the complainant (R-IN-2)."""
+    base = _base(session, complaint)
+    to_complainant(
+        session,
+        complaint,
+        "complaint_ack",
+        {
+            "estate_name": base["estate_name"],
+            "received_at": base["received_at"],
+            "content": complaint.content,
+            "status_url": f"{core.settings.base_url.rstrip('/')}/status/{complaint.reference}",
+        },
+        key=f"ack:{complaint.id}",
+    )
+
+
+def escalation(
+    core: App,
+    session: Session,
+    complaint: Complaint,
+    recipients: list[Staff],
+    *,
+    kind: str,
+    level: int,
+    key: str,
+    extra: dict[str, Any] | None = None,
+) -> None:
+    """Report up the chain: major (R-AS-4), written (R-IN-3), deadline missed or transfer (R-HD-3)."""
+    base = _base(session, complaint)
+    context = {
+        "reference": complaint.reference,
+        "estate_name": base["estate_name"],
+        "unit_label": base["unit_label"],
+        "kind": kind,
+        "level": level,
+        "content": complaint.content,
+        "masked_phone": mask_phone(complaint.contact_phone),
+        "action_url": action_url(core, complaint, "escalation"),
+        "category": base["category"],
+        "severity": base["severity"],
+        **(extra or {}),
+    }
+    for person in recipients:
+        to_staff(session, person, "escalation", context, f"{key}:{person.id}", complaint)
+
+
+def assess_task(core: App, session: Session, complaint: Complaint, supervisor: Staff) -> None:
+    """Ask the property supervisor to assess what the keyword rules could not (R-AS-1..3)."""
+    context = {
+        **_base(session, complaint),
+        **_contact(complaint),
+        "due_at": iso(complaint.response_due_at),
+        "action_url": action_url(core, complaint, "assessment"),
+    }
+    to_staff(session, supervisor, "assess_task", context, f"assess_task:{complaint.id}", complaint)
+
+
+def work_arrangement(
+    core: App,
+    session: Session,
+    complaint: Complaint,
+    handler: Staff,
+    *,
+    key: str,
+    assigned_by: str,
+    instructions: str,
+) -> None:
+    """Work arrangement notice (工作安排通知單): what, where, by when, a link to act (R-HD-2/3)."""
+    context = {
+        **_base(session, complaint),
+        **_contact(complaint),
+        "due_at": iso(complaint.resolution_due_at),
+        "action_url": action_url(core, complaint, "resolution"),
+        "instructions": instructions,
+        "assigned_by": assigned_by,
+    }
+    to_staff(session, handler, "work_arrangement", context, key, complaint)
+
+
+def transfer_sheet(
+    core: App,
+    session: Session,
+    complaint: Complaint,
+    superior: Staff,
+    *,
+    escalation_id: int,
+    from_name: str,
+    reason: str,
+    level: int,
+) -> None:
+    """Transfer sheet (工作傳簽單) to the superior, who decides (R-HD-3)."""
+    context = {
+        **_base(session, complaint),
+        **_contact(complaint),
+        "from_staff_name": from_name,
+        "reason": reason,
+        "level": level,
+        "action_url": action_url(core, complaint, "decision"),
+    }
+    to_staff(session, superior, "transfer_sheet", context, f"transfer_sheet:{escalation_id}:{superior.id}", complaint)
+
+
+def confirm_task(
+    core: App, session: Session, complaint: Complaint, head: Staff, *, handler_name: str, seq: int
+) -> None:
+    """Ask the department head to confirm the handler's result (R-HD-6)."""
+    base = _base(session, complaint)
+    context = {
+        "reference": complaint.reference,
+        "estate_name": base["estate_name"],
+        "unit_label": base["unit_label"],
+        "content": complaint.content,
+        "resolution_text": complaint.resolution_text,
+        "handler_name": handler_name,
+        "action_url": action_url(core, complaint, "confirmation"),
+    }
+    to_staff(session, head, "confirm_task", context, f"confirm_task:{complaint.id}:{seq}", complaint)
+
+
+def progress_update(
+    session: Session, complaint: Complaint, *, message: str, next_reply_at: datetime | None, seq: int
+) -> None:
+    """Progress to the complainant and, if not solved yet, the next reply date (R-HD-5)."""
+    for person in complainants(session, complaint):
+        to_complainant(
+            session,
+            person,
+            "progress_update",
+            {"message": message, "next_reply_at": iso(next_reply_at)},
+            key=f"progress:{complaint.id}:{seq}:{person.id}",
+        )
+
+
+def final_reply(session: Session, complaint: Complaint, *, seq: int) -> None:
+    """Process and result to every complainant of the problem (R-HD-4, R-IN-5)."""
+    for person in complainants(session, complaint):
+        to_complainant(
+            session,
+            person,
+            "final_reply",
+            {"resolution_text": complaint.resolution_text},
+            key=f"final_reply:{complaint.id}:{seq}:{person.id}",
+        )
+
+
+def invalid_explanation(session: Session, complaint: Complaint) -> None:
+    """Why the complaint is outside the company's duty (R-AS-2)."""
+    to_complainant(
+        session,
+        complaint,
+        "invalid_explanation",
+        {"explanation": complaint.explanation_text},
+        key=f"invalid:{complaint.id}",
+    )
+
+
+def revisit_task(core: App, session: Session, complaint: Complaint, revisit: Revisit, visitor: Staff) -> None:
+    """The revisit to make, with the questions and etiquette (R-RV-3..8)."""
+    context = {
+        "subject_ref": complaint.reference,
+        "kind": revisit.kind.value,
+        "method": revisit.method.value,
+        "sequence": revisit.sequence,
+        "unit_label": unit_label(session, complaint.unit_id),
+        "due_at": iso(revisit.due_at),
+        "summary": complaint.resolution_text or complaint.content,
+        "content": complaint.content,
+        "action_url": action_url(core, complaint, "revisit"),
+        **_contact(complaint),
+    }
+    to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", complaint)

@@ -1,0 +1,182 @@
+"""Validated input for every lifecycle step (shared by the REST API and the CLI).
+
+Pydantic does the checking; a bad field becomes a 422 naming that field.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from models.enums import (
+    Category,
+    Channel,
+    Locale,
+    RevisitMethod,
+    Satisfaction,
+    ServiceArea,
+    Severity,
+    Urgency,
+    WorkOrderKind,
+)
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _clean_text(value: str) -> str:
+    """NFC-normalise, refuse control characters other than tab and newlines."""
+    if _CONTROL.search(value):
+        raise ValueError("must not contain control characters")
+    return unicodedata.normalize("NFC", value).strip()
+
+
+def _no_control(value: str) -> str:
+    if _CONTROL.search(value) or "\n" in value or "\r" in value:
+        raise ValueError("must be a single line without control characters")
+    return value.strip()
+
+
+Text = Annotated[str, AfterValidator(_clean_text)]
+Line = Annotated[str, AfterValidator(_no_control)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()\- ]*$")]
+Email = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^$|^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$"),
+]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+class ComplaintIn(_In):
+    """A new complaint from any channel (R-IN-1, R-IN-2)."""
+
+    estate: Annotated[Line, Field(min_length=1, max_length=32, description="estate code, e.g. CH")]
+    building: Annotated[Line, Field(max_length=100)] = ""
+    unit: Annotated[Line, Field(max_length=50, description="unit number in the building")] = ""
+    channel: Channel = Channel.ONLINE
+    content: Annotated[Text, Field(min_length=1, max_length=5000)]
+    complainant_name: Annotated[Line, Field(max_length=200, description="empty: anonymous (R-IN-4)")] = ""
+    contact_phone: Phone = ""
+    contact_email: Email = ""
+    locale: Locale = Locale.ZH_HANT
+    category: Category | None = None
+    reply_only: bool = False
+
+    @field_validator("content")
+    @classmethod
+    def _has_words(cls, value: str) -> str:
+        if not value:
+            raise ValueError("must not be empty")
+        return value
+
+
+class AssessmentIn(_In):
+    """A person's assessment (R-AS-1..3); invalid ones need the explanation (R-AS-2)."""
+
+    valid: bool
+    category: Category | None = None
+    service_area: ServiceArea | None = None
+    severity: Severity = Severity.GENERAL
+    urgency: Urgency = Urgency.NORMAL
+    explanation: Annotated[Text, Field(max_length=5000)] = ""
+    duplicate_of: Annotated[Line, Field(max_length=32)] = ""
+    version: int | None = None
+
+    @field_validator("explanation")
+    @classmethod
+    def _strip(cls, value: str) -> str:
+        return value.strip()
+
+
+class AssignmentIn(_In):
+    """Assign or reassign: department and person; the deadline defaults to the policy's (R-HD-1/2)."""
+
+    department: Annotated[Line, Field(max_length=40)] = ""
+    staff_email: Annotated[Email, Field(description="empty: the person with the fewest open cases")] = ""
+    due_at: datetime | None = None
+    instructions: Annotated[Text, Field(max_length=5000)] = ""
+    version: int | None = None
+
+
+class EscalationIn(_In):
+    """A transfer sheet (工作傳簽單): the handler cannot settle it (R-HD-3)."""
+
+    reason: Annotated[Text, Field(min_length=1, max_length=5000)]
+    version: int | None = None
+
+
+class DecisionIn(_In):
+    """The superior's decision on a transfer sheet: department, person, deadline (R-HD-3)."""
+
+    department: Annotated[Line, Field(min_length=1, max_length=40)]
+    staff_email: Email = ""
+    due_at: datetime | None = None
+    note: Annotated[Text, Field(max_length=5000)] = ""
+    version: int | None = None
+
+
+class ProgressIn(_In):
+    """A progress update to the complainant; the next reply date when not solved yet (R-HD-5)."""
+
+    message: Annotated[Text, Field(min_length=1, max_length=5000)]
+    next_reply_at: datetime | None = None
+    version: int | None = None
+
+
+class ResolutionIn(_In):
+    """The handler's result (R-HD-6)."""
+
+    result: Annotated[Text, Field(min_length=1, max_length=5000)]
+    version: int | None = None
+
+
+class ConfirmationIn(_In):
+    """The department head confirms the result or returns it to the handler (R-HD-6)."""
+
+    confirmed: bool
+    note: Annotated[Text, Field(max_length=5000)] = ""
+    version: int | None = None
+
+
+class RevisitIn(_In):
+    """A revisit record (R-RV-7, R-RV-8, R-RV-10)."""
+
+    method: RevisitMethod
+    satisfaction: Satisfaction
+    punctuality: Annotated[Text, Field(max_length=2000)] = ""
+    attitude: Annotated[Text, Field(max_length=2000)] = ""
+    quality: Annotated[Text, Field(max_length=2000)] = ""
+    shortcomings: Annotated[Text, Field(max_length=2000)] = ""
+    suggestions: Annotated[Text, Field(max_length=2000)] = ""
+    signature_png_base64: Annotated[str, Field(max_length=2_000_000)] = ""
+    refusal_note: Annotated[Text, Field(max_length=2000)] = ""
+    new_issue: Annotated[Text, Field(max_length=5000)] = ""
+    next_reply_at: datetime | None = None
+    done_at: datetime | None = None
+    version: int | None = None
+
+
+class CloseIn(_In):
+    """Close a complaint when R-RV-14 holds."""
+
+    note: Annotated[Text, Field(max_length=5000)] = ""
+    version: int | None = None
+
+
+class WorkOrderIn(_In):
+    """A job done for a resident (派工單)."""
+
+    estate: Annotated[Line, Field(min_length=1, max_length=32)]
+    building: Annotated[Line, Field(max_length=100)] = ""
+    unit: Annotated[Line, Field(max_length=50)] = ""
+    kind: WorkOrderKind
+    description: Annotated[Text, Field(max_length=5000)] = ""
+    department: Annotated[Line, Field(max_length=40)] = ""
+    complaint: Annotated[Line, Field(max_length=32)] = ""
+    completed_at: datetime | None = None

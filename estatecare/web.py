@@ -1,0 +1,42 @@
+"""The web process: the REST API with its dispatcher and the periodic intake sweep."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import uvicorn
+from fastapi import FastAPI
+
+from estatecare import runtime
+from estatecare.api.app import create_app
+from estatecare.app import App
+from estatecare.dispatch import Dispatcher
+from estatecare.runtime import use_app
+from estatecare.services import lifecycle
+
+
+def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
+    """The API with a dispatcher that runs lifecycle flows in this process."""
+    use_app(core)
+
+    def has_pending() -> bool:
+        with core.sessions() as s:
+            cutoff = runtime.now() - timedelta(seconds=core.settings.sweep_age_seconds)
+            follow = lifecycle.pending_follow_ups(s, limit=1)
+            return bool(lifecycle.pending_intake(s, cutoff, limit=1) or follow["assign"] or follow["revisit"])
+
+    async def sweep() -> None:
+        if await asyncio.to_thread(has_pending):
+            from flows.intake_sweep import intake_sweep_flow
+
+            await intake_sweep_flow(older_than_seconds=core.settings.sweep_age_seconds)
+
+    return create_app(core, Dispatcher(sweep=sweep, sweep_every=sweep_every))
+
+
+def serve(core: App | None = None) -> None:
+    """Run the web process until interrupted."""
+    core = core or App.from_settings()
+    s = core.settings
+    uvicorn.run(build(core, sweep_every=s.sweep_every_seconds), host=s.web_host, port=s.web_port, log_level="info")

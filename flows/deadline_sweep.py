@@ -1,0 +1,19 @@
+"""Deadline sweep (every few minutes): missed response, resolution or revisit deadlines
+escalate one level and notify, once per deadline (R-HD-1, R-HD-3)."""
+
+from __future__ import annotations
+
+from prefect import flow
+
+from flows._delivery import deliver
+from tasks import lifecycle
+
+
+@flow(name="deadline-sweep", log_prints=True)
+async def deadline_sweep_flow() -> int:
+    """Returns how many escalations were raised."""
+    raised = await lifecycle.sweep_deadlines()
+    if raised:
+        print(f"{len(raised)} missed deadline(s) escalated")
+    await deliver()
+    return len(raised)
