@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 from prefect.artifacts import acreate_table_artifact
+from prefect.runtime import flow_run
 
 from estatecare import runtime
 from estatecare.runtime import current_app
@@ -13,7 +14,14 @@ from models.sampling import month_key
 from tasks import monthly
 
 
-@flow(name="monthly-sampling", flow_run_name="sampling {month}", log_prints=True)
+def _run_name() -> str:
+    """``sampling 2026-11`` (``sampling this month`` when the month is left to the schedule)."""
+    params = flow_run.parameters
+    scope = f" {params['estate']}" if params.get("estate") else ""
+    return f"sampling {params.get('month') or 'this month'}{scope}"
+
+
+@flow(name="monthly-sampling", flow_run_name=_run_name, log_prints=True)
 async def monthly_sampling_flow(month: str | None = None, estate: str | None = None) -> int:
     """Draw ``month`` (default: this month, local time); returns how many orders were sampled."""
     if month is None:

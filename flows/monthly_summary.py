@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from prefect import flow
 from prefect.artifacts import acreate_markdown_artifact
+from prefect.runtime import flow_run
 
 from estatecare import runtime
 from estatecare.runtime import current_app
@@ -13,7 +14,14 @@ from models.sampling import month_key, summary_month
 from tasks import monthly
 
 
-@flow(name="monthly-summary", flow_run_name="summary {month}", log_prints=True)
+def _run_name() -> str:
+    """``summary 2026-11`` (``summary last month`` when the month is left to the schedule)."""
+    params = flow_run.parameters
+    scope = f" {params['estate']}" if params.get("estate") else ""
+    return f"summary {params.get('month') or 'last month'}{scope}"
+
+
+@flow(name="monthly-summary", flow_run_name=_run_name, log_prints=True)
 async def monthly_summary_flow(month: str | None = None, estate: str | None = None, force: bool = False) -> int:
     """Report ``month`` (default: the previous month); returns how many emails were queued."""
     if month is None:

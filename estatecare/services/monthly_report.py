@@ -434,7 +434,7 @@ def email_context(report: MonthlyReport, scope: ScopeReport, locale: Locale, act
         )
     return {
         "month": report.month,
-        "scope": scope.name,
+        "scope": label("company", locale) if scope.code == "*" else scope.name,
         "kpis": kpi_rows,
         "tables": [t for t in tables if t["rows"]],
         "action_url": action_url,
