@@ -13,6 +13,7 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from estatecare.api import views
@@ -122,6 +123,17 @@ def create_app(
     @api.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    async def _database_unavailable(_: Request, exc: DBAPIError) -> JSONResponse:
+        # The transaction rolled back (e.g. the connection was dropped): answer 503 so the
+        # caller retries; the pool replaces the broken connection for the next request.
+        return JSONResponse(
+            {"detail": "the database is unavailable right now; the request was not carried out, try again"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
 
     @api.exception_handler(Forbidden)
     async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
