@@ -8,6 +8,7 @@ process, with the worker's environment (ESTATECARE_*, PREFECT_API_URL).
 
 from __future__ import annotations
 
+import asyncio
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -34,6 +35,7 @@ async def register(pool: str) -> dict[str, UUID]:
     """Register (or update) every deployment on ``pool``; returns deployment ids by full name."""
     await ensure_pool(pool)
     ids: dict[str, UUID] = {}
-    for deployment in all_deployments():
+    # Built off the event loop: ``Flow.to_deployment`` returns a coroutine when called inside one.
+    for deployment in await asyncio.to_thread(all_deployments):
         ids[deployment.full_name] = await deployment.aapply(work_pool_name=pool)
     return ids

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from estatecare.api import views
+from estatecare.api.attachments import router as attachments_router
 from estatecare.app import App
 from estatecare.demo import hash_token
 from estatecare.dispatch import Dispatcher
@@ -263,6 +264,8 @@ def create_app(
         """Register a job done for a resident; urgent, major and renovation jobs get their own revisit
         (R-RV-4, R-RV-5); general repair and cleaning join the monthly draw (R-RV-6)."""
         return await run(lambda s: views.create_work_order(core, s, data, actor, now()))
+
+    api.include_router(attachments_router(core, current_staff, now))
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

@@ -69,7 +69,7 @@ def test_500_complaints_on_two_workers_are_each_assigned_once_and_each_email_sen
     took = time.monotonic() - start
     counts = cluster.check_exactly_once(refs)
     assert counts["emails"] == 1000
-    submitted = {w: cluster.log(f"worker-{w}", 10**7).count("Submitting flow run") for w in ("w1", "w2")}
+    submitted = {w: cluster.log(f"worker-{w}", 10**7).count("submitting flow run") for w in ("w1", "w2")}
     assert all(submitted.values()), f"both workers should have run flows: {submitted}"
     print(f"500 complaints through intake on 2 workers in {took:.0f} s; flow runs per worker: {submitted}")
 
@@ -88,14 +88,14 @@ def test_dropped_database_connections_give_503_or_a_retry_and_nothing_half_writt
                 dropped += await asyncio.to_thread(terminate_our_connections, cluster.admin, database)
 
         task = asyncio.create_task(drops())
-        refs, codes = await asyncio.to_thread(cluster.post, 150, tag="dbdrop", concurrency=10)
+        refs, codes = await asyncio.to_thread(cluster.post, 100, tag="dbdrop", concurrency=10)
         await task
         return refs, dict(codes)
 
     refs, codes = asyncio.run(traffic_and_drops())
     assert dropped > 0
     assert set(codes) <= {201, 503}, f"only 201 or a clear 503 may be answered: {codes}"
-    assert len(refs) == 150, codes  # the client retried each 503 and every complaint got in
+    assert len(refs) == 100, codes  # the client retried each 503 and every complaint got in
     # Nothing half-written: every stored complaint has its first history record.
     orphans = cluster.scalar(
         select(func.count())
@@ -119,12 +119,12 @@ def test_dropped_database_connections_give_503_or_a_retry_and_nothing_half_writt
 
 
 def test_a_prefect_server_restart_mid_run_loses_no_complaint_and_doubles_none(cluster: Cluster) -> None:
-    refs, codes = cluster.post(120, tag="restart")
-    assert codes == {201: 120}
+    refs, codes = cluster.post(80, tag="restart")
+    assert codes == {201: 80}
     wait_for("intake under way", lambda: _acked(cluster, refs) > 0, 180, every=0.2)
     cluster.stop_server()
-    more, codes = cluster.post(30, tag="restart-down")  # intake never waits for Prefect
-    assert codes == {201: 30}
+    more, codes = cluster.post(20, tag="restart-down")  # intake never waits for Prefect
+    assert codes == {201: 20}
     time.sleep(3)
     cluster.start_server()
     refs += more
