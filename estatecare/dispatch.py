@@ -38,6 +38,43 @@ def lifecycle_flows() -> dict[str, FlowFn]:
     }
 
 
+#: The deployment (``flow/deployment``) that continues each kind of step in distributed mode.
+STEP_DEPLOYMENTS = {
+    "intake": "intake/lifecycle",
+    "resolve": "resolve/lifecycle",
+    "escalation": "escalation/lifecycle",
+    "revisit": "revisit/lifecycle",
+    "close": "close/lifecycle",
+}
+SWEEP_DEPLOYMENT = "intake-sweep/every-10-minutes"
+
+
+def deployment_flows() -> dict[str, FlowFn]:
+    """Distributed mode: each step starts a run of its deployment, which a worker of the
+    work pool picks up; this returns as soon as the run is created (the server must be up)."""
+
+    def starter(name: str) -> FlowFn:
+        async def start(refs: list[Ref], label: str = "") -> Any:
+            from prefect.deployments import run_deployment
+
+            return await run_deployment(  # type: ignore[misc]
+                name, parameters={"refs": [list(r) for r in refs], "label": label}, timeout=0, as_subflow=False
+            )
+
+        return start
+
+    return {step: starter(name) for step, name in STEP_DEPLOYMENTS.items()}
+
+
+async def start_sweep_deployment(older_than_seconds: float) -> None:
+    """Distributed mode: ask a worker to run the intake sweep (claims keep concurrent sweeps apart)."""
+    from prefect.deployments import run_deployment
+
+    await run_deployment(  # type: ignore[misc]
+        SWEEP_DEPLOYMENT, parameters={"older_than_seconds": older_than_seconds}, timeout=0, as_subflow=False
+    )
+
+
 class Dispatcher:
     """A long-lived worker in the web process that runs lifecycle flows in batches."""
 

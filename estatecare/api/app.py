@@ -13,9 +13,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from estatecare.api import reports, views
+from estatecare.api.attachments import router as attachments_router
 from estatecare.app import App
 from estatecare.demo import hash_token
 from estatecare.dispatch import Dispatcher
@@ -123,6 +125,17 @@ def create_app(
     @api.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    async def _database_unavailable(_: Request, exc: DBAPIError) -> JSONResponse:
+        # The transaction rolled back (e.g. the connection was dropped): answer 503 so the
+        # caller retries; the pool replaces the broken connection for the next request.
+        return JSONResponse(
+            {"detail": "the database is unavailable right now; the request was not carried out, try again"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
 
     @api.exception_handler(Forbidden)
     async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
@@ -261,6 +274,8 @@ def create_app(
     ) -> MonthlyReport:
         """The month's statistics against the targets (R-KP-1, R-KP-2); staff of an estate see their own."""
         return await run(lambda s: reports.monthly_view(core, s, actor, month, estate, now()))
+
+    api.include_router(attachments_router(core, current_staff, now))
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
