@@ -351,11 +351,11 @@ def _limit_summary(engine: Any, sqlite: bool) -> Callable[[], int]:
 # ---------------------------------------------------------------------- ours
 
 
-def _core(url: str) -> Any:
+def _core(url: str, var_dir: Path) -> Any:
     from estatecare.app import App
     from estatecare.settings import Settings
 
-    return App.from_settings(Settings(database_url=url, var_dir=Path(tempfile.mkdtemp(prefix="bench-monthly-"))))
+    return App.from_settings(Settings(database_url=url, var_dir=var_dir))
 
 
 def _undo_draw(engine: Any) -> None:
@@ -396,11 +396,11 @@ def _peak_mb(fn: Callable[[], Any], before: Callable[[], None] | None = None) ->
     return peak / 1e6
 
 
-def measure(url: str, label: str, repeat: int) -> list[dict[str, Any]]:
+def measure(url: str, label: str, repeat: int, var_dir: Path) -> list[dict[str, Any]]:
     """Time the draw and the summary against their limits on one database."""
     from estatecare.services import monthly_report, sampling
 
-    core = _core(url)
+    core = _core(url, var_dir)
     sqlite = url.startswith("sqlite")
     engine = core.engine
 
@@ -482,7 +482,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             t0 = time.perf_counter()
             counts = build(url, *scale)
             print(f"sqlite: loaded {counts} in {time.perf_counter() - t0:.1f} s", flush=True)
-            rows += measure(url, "sqlite", args.repeat)
+            rows += measure(url, "sqlite", args.repeat, Path(tmp))
     if args.db in ("postgresql", "both"):
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         name = f"estatecare_bench_{uuid.uuid4().hex[:8]}"
@@ -497,7 +497,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 t0 = time.perf_counter()
                 counts = build(url, *scale)
                 print(f"postgresql: loaded {counts} in {time.perf_counter() - t0:.1f} s", flush=True)
-                rows += measure(url, "postgresql", args.repeat)
+                with tempfile.TemporaryDirectory(prefix="bench-monthly-") as tmp:
+                    rows += measure(url, "postgresql", args.repeat, Path(tmp))
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -33,7 +33,7 @@ class WorkOrder(Base):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
-    draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"), index=True)
 
 
 class Revisit(Base):
@@ -68,7 +68,7 @@ class Revisit(Base):
     supervisor_opinion: Mapped[str] = mapped_column(Text, default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column()
-    sample_item_id: Mapped[int | None] = mapped_column(ForeignKey("sample_item.id"))
+    sample_item_id: Mapped[int | None] = mapped_column(ForeignKey("sample_item.id"), index=True)
 
 
 class SamplingDraw(Base):
