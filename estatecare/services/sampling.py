@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,10 @@ from models.sampling import (
 from notifications.outbox import queue_many
 
 JOB_REVISIT_KINDS = (WorkOrderKind.URGENT_REPAIR, WorkOrderKind.MAJOR_REPAIR, WorkOrderKind.RENOVATION)
+
+
+class DrawOrderError(ValueError):
+    """A month is drawn after a later month of the same estate (it would take the wrong population)."""
 
 
 @dataclass
@@ -173,11 +177,17 @@ def draw(
         sampling = policy.sampling
         cutoff = min(draw_cutoff(year, month, sampling, policy.tz), now)
         due = revisits_due(year, month, policy)
-        drawn_before = set(
-            session.scalars(
-                select(SamplingDraw.estate_id).where(SamplingDraw.estate_id.in_([e.id for e in fresh])).distinct()
-            )
+        latest = dict(
+            session.execute(
+                select(SamplingDraw.estate_id, func.max(SamplingDraw.month))
+                .where(SamplingDraw.estate_id.in_([e.id for e in fresh]))
+                .group_by(SamplingDraw.estate_id)
+            ).all()
         )
+        later = sorted(f"{by_id[e].code} ({m})" for e, m in latest.items() if m > key)
+        if later:
+            raise DrawOrderError(f"months are drawn in order: already drawn for a later month: {', '.join(later)}")
+        drawn_before = set(latest)
         for e in fresh:
             records[e.id] = SamplingDraw(
                 estate_id=e.id,
