@@ -359,17 +359,33 @@ def _core(url: str, var_dir: Path) -> Any:
 
 
 def _undo_draw(engine: Any) -> None:
-    """Put November back as it was before the draw (not timed)."""
-    with engine.begin() as conn:
-        nov = "SELECT id FROM sampling_draw WHERE month = '2026-11'"
-        conn.execute(text("DELETE FROM notification_attachment"))
-        conn.execute(text("DELETE FROM notification"))
-        conn.execute(
-            text(f"DELETE FROM revisit WHERE sample_item_id IN (SELECT id FROM sample_item WHERE draw_id IN ({nov}))")
-        )
-        conn.execute(text(f"DELETE FROM sample_item WHERE draw_id IN ({nov})"))
-        conn.execute(text(f"UPDATE work_order SET draw_id = NULL WHERE draw_id IN ({nov})"))
-        conn.execute(text("DELETE FROM sampling_draw WHERE month = '2026-11'"))
+    """Put November back as it was before the draw (not timed; no foreign-key checks meanwhile,
+    as work_order.draw_id has no index of its own)."""
+    nov = "SELECT id FROM sampling_draw WHERE month = '2026-11'"
+    statements = [
+        "DELETE FROM notification_attachment",
+        "DELETE FROM notification",
+        f"DELETE FROM revisit WHERE sample_item_id IN (SELECT id FROM sample_item WHERE draw_id IN ({nov}))",
+        f"DELETE FROM sample_item WHERE draw_id IN ({nov})",
+        f"UPDATE work_order SET draw_id = NULL WHERE draw_id IN ({nov})",
+        "DELETE FROM sampling_draw WHERE month = '2026-11'",
+    ]
+    sqlite = engine.dialect.name == "sqlite"
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if sqlite:
+            raw.commit()
+            cur.execute("PRAGMA foreign_keys = OFF")  # outside a transaction, or it is ignored
+        else:
+            cur.execute("SET LOCAL session_replication_role = replica")
+        for sql in statements:
+            cur.execute(sql)
+        raw.commit()
+        if sqlite:
+            cur.execute("PRAGMA foreign_keys = ON")
+    finally:
+        raw.close()
 
 
 def _timed(fn: Callable[[], Any], repeat: int, before: Callable[[], None] | None = None) -> tuple[float, Any]:

@@ -33,7 +33,7 @@ class WorkOrder(Base):
     handler_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
-    draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"), index=True)
+    draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
 
 
 class Revisit(Base):

@@ -255,13 +255,22 @@ def draw(
             chosen_ids = pick(population[estate_id], record.seed, size)
             picks += [(estate_id, wid, method, n) for n, (wid, method) in enumerate(chosen_ids, start=1)]
         if picks:
-            item_ids = session.scalars(
-                insert(SampleItem).returning(SampleItem.id, sort_by_parameter_order=True),
+            # plain executemany (RETURNING would cost a round trip per row on some drivers)
+            session.execute(
+                insert(SampleItem),
                 [
                     {"draw_id": records[e].id, "work_order_id": wid, "method": method, "position": n}
                     for e, wid, method, n in picks
                 ],
-            ).all()
+            )
+            item_of = dict(
+                session.execute(
+                    select(SampleItem.work_order_id, SampleItem.id).where(
+                        SampleItem.draw_id.in_([r.id for r in records.values()])
+                    )
+                ).all()
+            )
+            item_ids = [item_of[wid] for _, wid, _, _ in picks]
             session.execute(
                 insert(Revisit),
                 [
@@ -292,7 +301,11 @@ def reproduce(session: Session, draw_id: int, core: App) -> bool:
         raise NotFound(f"no draw {draw_id}")
     estate = session.get(Estate, record.estate_id)
     assert estate is not None
-    population = list(session.scalars(select(WorkOrder.id).where(WorkOrder.draw_id == draw_id)))
+    population = list(
+        session.scalars(  # (estate, draw) is the prefix of the population index
+            select(WorkOrder.id).where(WorkOrder.estate_id == record.estate_id, WorkOrder.draw_id == draw_id)
+        )
+    )
     size = SampleSize(record.population_count, record.sample_size, record.on_site_count)
     if len(population) != record.population_count:
         return False
