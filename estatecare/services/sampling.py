@@ -222,14 +222,16 @@ def draw(
         for estate_ids, extra in groups:
             if not estate_ids:
                 continue
+            # UPDATE work_order ... FROM sampling_draw: one join of the open orders with the new draws
             marked = session.execute(
                 update(WorkOrder)
-                .where(WorkOrder.estate_id.in_(estate_ids), *window, *extra)
-                .values(
-                    draw_id=select(SamplingDraw.id)
-                    .where(SamplingDraw.estate_id == WorkOrder.estate_id, SamplingDraw.month == key)
-                    .scalar_subquery()
+                .where(
+                    SamplingDraw.estate_id == WorkOrder.estate_id,
+                    SamplingDraw.id.in_([records[e].id for e in estate_ids]),
+                    *window,
+                    *extra,
                 )
+                .values(draw_id=SamplingDraw.id)
                 .returning(WorkOrder.id, WorkOrder.draw_id)
                 .execution_options(synchronize_session=False)
             )
@@ -255,9 +257,10 @@ def draw(
             chosen_ids = pick(population[estate_id], record.seed, size)
             picks += [(estate_id, wid, method, n) for n, (wid, method) in enumerate(chosen_ids, start=1)]
         if picks:
-            # plain executemany (RETURNING would cost a round trip per row on some drivers)
-            session.execute(
-                insert(SampleItem),
+            # multi-row INSERT ... VALUES in chunks: one statement per 500 rows, no RETURNING
+            _insert_rows(
+                session,
+                SampleItem,
                 [
                     {"draw_id": records[e].id, "work_order_id": wid, "method": method, "position": n}
                     for e, wid, method, n in picks
@@ -271,8 +274,9 @@ def draw(
                 ).all()
             )
             item_ids = [item_of[wid] for _, wid, _, _ in picks]
-            session.execute(
-                insert(Revisit),
+            _insert_rows(
+                session,
+                Revisit,
                 [
                     {
                         "estate_id": e,
@@ -284,6 +288,11 @@ def draw(
                         "due_at": due,
                         "created_at": now,
                         "sample_item_id": item_id,
+                        "answers": {},
+                        "refusal_note": "",
+                        "new_issue": "",
+                        "open_letter_ref": "",
+                        "supervisor_opinion": "",
                     }
                     for (e, wid, method, _), item_id in zip(picks, item_ids, strict=True)
                 ],
@@ -292,6 +301,12 @@ def draw(
     every = {**existing, **records}
     items = _items(session, [d.id for d in every.values()])
     return [_result(every[e.id], e, e.id in records, items[every[e.id].id]) for e in chosen]
+
+
+def _insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]], chunk: int = 500) -> None:
+    """``INSERT ... VALUES (...), (...)`` in chunks (far fewer round trips than executemany)."""
+    for start in range(0, len(rows), chunk):
+        session.execute(insert(model).values(rows[start : start + chunk]))
 
 
 def reproduce(session: Session, draw_id: int, core: App) -> bool:
