@@ -351,25 +351,41 @@ def _limit_summary(engine: Any, sqlite: bool) -> Callable[[], int]:
 # ---------------------------------------------------------------------- ours
 
 
-def _core(url: str) -> Any:
+def _core(url: str, var_dir: Path) -> Any:
     from estatecare.app import App
     from estatecare.settings import Settings
 
-    return App.from_settings(Settings(database_url=url, var_dir=Path(tempfile.mkdtemp(prefix="bench-monthly-"))))
+    return App.from_settings(Settings(database_url=url, var_dir=var_dir))
 
 
 def _undo_draw(engine: Any) -> None:
-    """Put November back as it was before the draw (not timed)."""
-    with engine.begin() as conn:
-        nov = "SELECT id FROM sampling_draw WHERE month = '2026-11'"
-        conn.execute(text("DELETE FROM notification_attachment"))
-        conn.execute(text("DELETE FROM notification"))
-        conn.execute(
-            text(f"DELETE FROM revisit WHERE sample_item_id IN (SELECT id FROM sample_item WHERE draw_id IN ({nov}))")
-        )
-        conn.execute(text(f"DELETE FROM sample_item WHERE draw_id IN ({nov})"))
-        conn.execute(text(f"UPDATE work_order SET draw_id = NULL WHERE draw_id IN ({nov})"))
-        conn.execute(text("DELETE FROM sampling_draw WHERE month = '2026-11'"))
+    """Put November back as it was before the draw (not timed; no foreign-key checks meanwhile,
+    as work_order.draw_id has no index of its own)."""
+    nov = "SELECT id FROM sampling_draw WHERE month = '2026-11'"
+    statements = [
+        "DELETE FROM notification_attachment",
+        "DELETE FROM notification",
+        f"DELETE FROM revisit WHERE sample_item_id IN (SELECT id FROM sample_item WHERE draw_id IN ({nov}))",
+        f"DELETE FROM sample_item WHERE draw_id IN ({nov})",
+        f"UPDATE work_order SET draw_id = NULL WHERE draw_id IN ({nov})",
+        "DELETE FROM sampling_draw WHERE month = '2026-11'",
+    ]
+    sqlite = engine.dialect.name == "sqlite"
+    raw = engine.raw_connection()
+    try:
+        cur = raw.cursor()
+        if sqlite:
+            raw.commit()
+            cur.execute("PRAGMA foreign_keys = OFF")  # outside a transaction, or it is ignored
+        else:
+            cur.execute("SET LOCAL session_replication_role = replica")
+        for sql in statements:
+            cur.execute(sql)
+        raw.commit()
+        if sqlite:
+            cur.execute("PRAGMA foreign_keys = ON")
+    finally:
+        raw.close()
 
 
 def _timed(fn: Callable[[], Any], repeat: int, before: Callable[[], None] | None = None) -> tuple[float, Any]:
@@ -396,11 +412,11 @@ def _peak_mb(fn: Callable[[], Any], before: Callable[[], None] | None = None) ->
     return peak / 1e6
 
 
-def measure(url: str, label: str, repeat: int) -> list[dict[str, Any]]:
+def measure(url: str, label: str, repeat: int, var_dir: Path) -> list[dict[str, Any]]:
     """Time the draw and the summary against their limits on one database."""
     from estatecare.services import monthly_report, sampling
 
-    core = _core(url)
+    core = _core(url, var_dir)
     sqlite = url.startswith("sqlite")
     engine = core.engine
 
@@ -482,7 +498,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             t0 = time.perf_counter()
             counts = build(url, *scale)
             print(f"sqlite: loaded {counts} in {time.perf_counter() - t0:.1f} s", flush=True)
-            rows += measure(url, "sqlite", args.repeat)
+            rows += measure(url, "sqlite", args.repeat, Path(tmp))
     if args.db in ("postgresql", "both"):
         admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
         name = f"estatecare_bench_{uuid.uuid4().hex[:8]}"
@@ -497,7 +513,8 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
                 t0 = time.perf_counter()
                 counts = build(url, *scale)
                 print(f"postgresql: loaded {counts} in {time.perf_counter() - t0:.1f} s", flush=True)
-                rows += measure(url, "postgresql", args.repeat)
+                with tempfile.TemporaryDirectory(prefix="bench-monthly-") as tmp:
+                    rows += measure(url, "postgresql", args.repeat, Path(tmp))
             finally:
                 with admin.connect() as conn:
                     conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

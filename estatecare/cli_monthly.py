@@ -94,7 +94,7 @@ def sample_cmd(
     core = _core()
     try:
         results = sampling.draw_all(core, year, mon, datetime.now(UTC), estate)
-    except NotFound as exc:
+    except (NotFound, sampling.DrawOrderError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
     if as_json:

@@ -68,7 +68,7 @@ class Revisit(Base):
     supervisor_opinion: Mapped[str] = mapped_column(Text, default="")
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column()
-    sample_item_id: Mapped[int | None] = mapped_column(ForeignKey("sample_item.id"))
+    sample_item_id: Mapped[int | None] = mapped_column(ForeignKey("sample_item.id"), index=True)
 
 
 class SamplingDraw(Base):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,10 @@ from models.sampling import (
 from notifications.outbox import queue_many
 
 JOB_REVISIT_KINDS = (WorkOrderKind.URGENT_REPAIR, WorkOrderKind.MAJOR_REPAIR, WorkOrderKind.RENOVATION)
+
+
+class DrawOrderError(ValueError):
+    """A month is drawn after a later month of the same estate (it would take the wrong population)."""
 
 
 @dataclass
@@ -173,11 +177,17 @@ def draw(
         sampling = policy.sampling
         cutoff = min(draw_cutoff(year, month, sampling, policy.tz), now)
         due = revisits_due(year, month, policy)
-        drawn_before = set(
-            session.scalars(
-                select(SamplingDraw.estate_id).where(SamplingDraw.estate_id.in_([e.id for e in fresh])).distinct()
-            )
+        latest = dict(
+            session.execute(
+                select(SamplingDraw.estate_id, func.max(SamplingDraw.month))
+                .where(SamplingDraw.estate_id.in_([e.id for e in fresh]))
+                .group_by(SamplingDraw.estate_id)
+            ).all()
         )
+        later = sorted(f"{by_id[e].code} ({m})" for e, m in latest.items() if m > key)
+        if later:
+            raise DrawOrderError(f"months are drawn in order: already drawn for a later month: {', '.join(later)}")
+        drawn_before = set(latest)
         for e in fresh:
             records[e.id] = SamplingDraw(
                 estate_id=e.id,
@@ -212,14 +222,16 @@ def draw(
         for estate_ids, extra in groups:
             if not estate_ids:
                 continue
+            # UPDATE work_order ... FROM sampling_draw: one join of the open orders with the new draws
             marked = session.execute(
                 update(WorkOrder)
-                .where(WorkOrder.estate_id.in_(estate_ids), *window, *extra)
-                .values(
-                    draw_id=select(SamplingDraw.id)
-                    .where(SamplingDraw.estate_id == WorkOrder.estate_id, SamplingDraw.month == key)
-                    .scalar_subquery()
+                .where(
+                    SamplingDraw.estate_id == WorkOrder.estate_id,
+                    SamplingDraw.id.in_([records[e].id for e in estate_ids]),
+                    *window,
+                    *extra,
                 )
+                .values(draw_id=SamplingDraw.id)
                 .returning(WorkOrder.id, WorkOrder.draw_id)
                 .execution_options(synchronize_session=False)
             )
@@ -245,15 +257,26 @@ def draw(
             chosen_ids = pick(population[estate_id], record.seed, size)
             picks += [(estate_id, wid, method, n) for n, (wid, method) in enumerate(chosen_ids, start=1)]
         if picks:
-            item_ids = session.scalars(
-                insert(SampleItem).returning(SampleItem.id, sort_by_parameter_order=True),
+            # multi-row INSERT ... VALUES in chunks: one statement per 500 rows, no RETURNING
+            _insert_rows(
+                session,
+                SampleItem,
                 [
                     {"draw_id": records[e].id, "work_order_id": wid, "method": method, "position": n}
                     for e, wid, method, n in picks
                 ],
-            ).all()
-            session.execute(
-                insert(Revisit),
+            )
+            item_of = dict(
+                session.execute(
+                    select(SampleItem.work_order_id, SampleItem.id).where(
+                        SampleItem.draw_id.in_([r.id for r in records.values()])
+                    )
+                ).all()
+            )
+            item_ids = [item_of[wid] for _, wid, _, _ in picks]
+            _insert_rows(
+                session,
+                Revisit,
                 [
                     {
                         "estate_id": e,
@@ -265,6 +288,11 @@ def draw(
                         "due_at": due,
                         "created_at": now,
                         "sample_item_id": item_id,
+                        "answers": {},
+                        "refusal_note": "",
+                        "new_issue": "",
+                        "open_letter_ref": "",
+                        "supervisor_opinion": "",
                     }
                     for (e, wid, method, _), item_id in zip(picks, item_ids, strict=True)
                 ],
@@ -275,6 +303,12 @@ def draw(
     return [_result(every[e.id], e, e.id in records, items[every[e.id].id]) for e in chosen]
 
 
+def _insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]], chunk: int = 500) -> None:
+    """``INSERT ... VALUES (...), (...)`` in chunks (far fewer round trips than executemany)."""
+    for start in range(0, len(rows), chunk):
+        session.execute(insert(model).values(rows[start : start + chunk]))
+
+
 def reproduce(session: Session, draw_id: int, core: App) -> bool:
     """Audit: the recorded population and seed give exactly the recorded sample (R-RV-6)."""
     record = session.get(SamplingDraw, draw_id)
@@ -282,7 +316,11 @@ def reproduce(session: Session, draw_id: int, core: App) -> bool:
         raise NotFound(f"no draw {draw_id}")
     estate = session.get(Estate, record.estate_id)
     assert estate is not None
-    population = list(session.scalars(select(WorkOrder.id).where(WorkOrder.draw_id == draw_id)))
+    population = list(
+        session.scalars(  # (estate, draw) is the prefix of the population index
+            select(WorkOrder.id).where(WorkOrder.estate_id == record.estate_id, WorkOrder.draw_id == draw_id)
+        )
+    )
     size = SampleSize(record.population_count, record.sample_size, record.on_site_count)
     if len(population) != record.population_count:
         return False

@@ -102,6 +102,8 @@ def test_an_order_completed_on_the_31st_is_in_the_next_months_draw(world: World)
     assert draw_of[on_31st] == nov_draw.draw_id
     assert draw_of[in_nov] == nov_draw.draw_id
     assert (oct_draw.population, nov_draw.population) == (1, 2)
+    with pytest.raises(sampling.DrawOrderError, match=r"CH \(2026-11\)"):
+        sampling.draw_all(core, 2026, 9, NOW, "CH")
 
 
 def test_a_draw_runs_once_per_month_and_is_reproducible_from_its_seed(world: World) -> None:

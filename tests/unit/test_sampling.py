@@ -95,7 +95,7 @@ def test_schedule_dates_2026_to_2028_in_shanghai() -> None:
         for month in range(1, 13):
             day = {2026: 28, 2027: 28, 2028: 29}[year] if month == 2 else 30
             expected.append(datetime(year, month, day, 18, 0, tzinfo=SHANGHAI))
-    print("\n" + " ".join(m.strftime("%Y-%m-%d") for m in moments if m.month in (1, 2, 3)))
+    print("\n" + "\n".join(" ".join(m.strftime("%Y-%m-%d %H:%M") for m in moments[i : i + 6]) for i in range(0, 36, 6)))
     assert moments == expected
     assert datetime(2026, 2, 28, 18, tzinfo=SHANGHAI) in moments
     assert datetime(2028, 2, 29, 18, tzinfo=SHANGHAI) in moments
