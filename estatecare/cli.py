@@ -169,6 +169,12 @@ def complaint_submit(
     typer.echo(ref)
 
 
+from estatecare.cli_monthly import report_app, sample_cmd  # noqa: E402
+
+app.add_typer(report_app, name="report")
+app.command("sample")(sample_cmd)
+
+
 def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 

@@ -95,11 +95,13 @@ class Dispatcher:
         self._queue: asyncio.Queue[tuple[str, Ref]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
         self.failures = 0
 
     def start(self) -> None:
         """Start the worker (and the periodic sweep, if any) on the running event loop."""
         loop = asyncio.get_running_loop()
+        self._stopping = False
         if self._worker is None:
             self._worker = loop.create_task(self._loop(), name="estatecare-dispatcher")
         if self.sweep is not None and self._sweeper is None:
@@ -107,19 +109,22 @@ class Dispatcher:
 
     async def _sweep_loop(self) -> None:
         assert self.sweep is not None
-        while True:
+        # A flow run interrupted by cancel() may end with an ordinary exception instead of
+        # CancelledError, so the loop also checks the stop flag.
+        while not self._stopping:
             await asyncio.sleep(self.sweep_every)
             try:
                 await self.sweep()
             except Exception as exc:
-                log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
+                if not self._stopping:
+                    log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
 
     async def stop(self, grace: float = 30.0) -> None:
         """Let queued work finish (up to ``grace`` seconds), then stop; leftovers wait for the sweep."""
+        self._stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await asyncio.wait({self._sweeper}, timeout=grace)
             self._sweeper = None
         if self._worker is None:
             return
