@@ -105,16 +105,19 @@ def test_dropped_database_connections_give_503_or_a_retry_and_nothing_half_writt
     assert orphans == 0
     stored = cluster.scalar(select(func.count()).select_from(Complaint).where(Complaint.content.like("%dbdrop%")))
     assert stored >= len(refs)
-    # Drop connections again while the workers process them: their steps retry.
-    for _ in range(5):
-        terminate_our_connections(cluster.admin, database)
-        time.sleep(1)
+    # Drop connections again while a worker's intake run is half-way: its steps retry.
+    wait_for("intake under way", lambda: _acked(cluster, refs) > 0, 400, every=0.1)
+    mid_run = 0
+    for _ in range(10):
+        mid_run += terminate_our_connections(cluster.admin, database)
+        time.sleep(0.5)
+    assert mid_run > 0
     try:
         cluster.wait_processed(refs, timeout=600)
     except AssertionError as exc:
         raise AssertionError(f"{exc}\n{cluster.logs()}") from exc
     cluster.check_exactly_once(refs)
-    print(f"{dropped} connections dropped; answers {codes}")
+    print(f"{dropped} connections dropped during intake, {mid_run} during the runs; answers {codes}")
 
 
 def test_a_prefect_server_restart_mid_run_loses_no_complaint_and_doubles_none(cluster: Cluster) -> None:
