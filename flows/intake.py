@@ -25,12 +25,15 @@ async def intake_flow(refs: list[Ref], label: str = "") -> int:
     if not mine:
         await deliver()  # e.g. a person's assessment queued an explanation; nothing left to take in
         return 0
-    received = await lifecycle.receive(mine, label=name)
-    handled, assessed = await lifecycle.assess(received, label=name)
-    await deliver()
-    assigned = await lifecycle.assign(assessed, label=name) if assessed else []
-    await deliver()
-    finished = {r[0] for r in handled} - ({r[0] for r in assessed} - {r[0] for r in assigned})
-    await lifecycle.mark_intake_done(sorted(finished))
-    await lifecycle.release_intake(sorted({r[0] for r in mine} - finished))
+    finished: set[int] = set()
+    try:
+        received = await lifecycle.receive(mine, label=name)
+        handled, assessed = await lifecycle.assess(received, label=name)
+        await deliver()
+        assigned = await lifecycle.assign(assessed, label=name) if assessed else []
+        await deliver()
+        finished = {r[0] for r in handled} - ({r[0] for r in assessed} - {r[0] for r in assigned})
+        await lifecycle.mark_intake_done(sorted(finished))
+    finally:  # what is left goes back to the sweep now rather than when the claim expires
+        await lifecycle.release_intake(sorted({r[0] for r in mine} - finished))
     return len(finished)

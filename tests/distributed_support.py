@@ -10,7 +10,9 @@ process. Every process is real and can be stopped, restarted or killed.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -93,7 +95,7 @@ class Cluster:
             **prefect_server.prefect_env(tmp, prefect_port),
             "PREFECT_API_DATABASE_CONNECTION_URL": prefect_db,
             "PREFECT_UI_ENABLED": "false",
-            "PREFECT_WORKER_QUERY_SECONDS": "2",
+            "PREFECT_WORKER_QUERY_SECONDS": "5",  # ~3 min of tolerance for a server restart
             "PREFECT_WORKER_PREFETCH_SECONDS": "5",
             "PREFECT_LOGGING_LEVEL": "INFO",
             "ESTATECARE_DATABASE_URL": db_url,
@@ -167,11 +169,15 @@ class Cluster:
         proc.wait(30)
 
     def stop(self) -> None:
-        """Stop every process and drop both databases."""
+        """Stop every process (flow runs included) and drop both databases."""
+        runs = [pid for w in self.workers.values() for pid in descendants(w.pid)]
         procs = [self.web, *self.workers.values(), self.server]
         for proc in procs:
             if proc is not None:
                 prefect_server.stop_process(proc)
+        for pid in runs:  # a flow-run process has its own session: it outlives its worker
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         if self.engine is not None:
             self.engine.dispose()
         with self.admin.connect() as conn:
@@ -313,3 +319,33 @@ def terminate_our_connections(admin: Engine, database: str) -> int:
             ).scalar()
             or 0
         )
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process started (directly or not) by ``pid``."""
+    children: dict[int, list[int]] = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            stat = (proc / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(proc.name))
+    found: list[int] = []
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def running_intake(log: str) -> str | None:
+    """The name of the intake flow run a worker's log shows begun and not finished."""
+    begun = re.findall(r"Beginning flow run '(intake [^']+)'", log)
+    if not begun:
+        return None
+    last = begun[-1]
+    return None if f"Flow run '{last}' - Finished in state" in log else last
