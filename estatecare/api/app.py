@@ -22,7 +22,6 @@ from estatecare.dispatch import Dispatcher
 from estatecare.services import lifecycle
 from estatecare.services.errors import ConflictError, Forbidden, NotFound
 from estatecare.services.people import Actor
-from estatecare.services.records import in_transaction
 from estatecare.services.schemas import (
     AssessmentIn,
     AssignmentIn,
@@ -70,7 +69,7 @@ def create_app(
     api.state.core = core
 
     async def run(work: Callable[[Session], T]) -> T:
-        return await asyncio.to_thread(in_transaction, core.sessions, work)
+        return await core.run(work)
 
     def dispatch(step: str, *complaint_ids: int) -> None:
         if dispatcher is None:
