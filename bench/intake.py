@@ -226,6 +226,8 @@ def measure(factory: str, tmp: Path, requests: int, clients: int) -> dict[str, f
             "--log-level",
             "warning",
             "--no-access-log",
+            "--timeout-keep-alive",
+            "60",
         ],
         env=env,
         stdout=log,
