@@ -17,7 +17,7 @@ from estatecare.api.app import create_app
 from estatecare.cli import app as cli
 from estatecare.demo import seed_demo
 from estatecare.services.tokens import issue_token, revoke_token
-from models import Complaint, ComplaintEvent, WorkOrder
+from models import Complaint, ComplaintAttachment, ComplaintEvent, WorkOrder
 from tests.lifecycle_support import World, make_world
 
 LEAK = {
@@ -62,16 +62,20 @@ def submit(client: TestClient, **overrides: Any) -> str:
     return str(r.json()["reference"])
 
 
-def staff_requests(client: TestClient, reference: str) -> list[tuple[str, str, dict[str, Any] | None]]:
-    """Every staff endpoint of the OpenAPI schema, with a body where it takes one."""
-    out: list[tuple[str, str, dict[str, Any] | None]] = []
+def staff_requests(client: TestClient, reference: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """Every staff endpoint of the OpenAPI schema: method, URL and the request's valid arguments."""
+    out: list[tuple[str, str, dict[str, Any]]] = []
     for path, methods in client.get("/openapi.json").json()["paths"].items():
         for method in methods:
             if (method.upper(), path) in PUBLIC:
                 continue
             url = path.replace("{reference}", reference)
-            body = next((b for suffix, b in BODIES.items() if path.endswith(suffix)), None)
-            out.append((method.upper(), url, body if method.upper() == "POST" else None))
+            kwargs: dict[str, Any] = {}
+            if method.upper() == "POST" and path.endswith("/attachments"):
+                kwargs = {"params": {"filename": "photo.jpg"}, "content": b"\xff\xd8 a photo"}
+            elif method.upper() == "POST":
+                kwargs = {"json": next((b for suffix, b in BODIES.items() if path.endswith(suffix)), None)}
+            out.append((method.upper(), url, kwargs))
     return out
 
 
@@ -91,8 +95,8 @@ def test_every_staff_endpoint_refuses_a_missing_or_invalid_token(
 ) -> None:
     ref = submit(client)
     headers = {"Authorization": authorization} if authorization is not None else {}
-    for method, url, body in staff_requests(client, ref):
-        r = client.request(method, url, json=body, headers=headers)
+    for method, url, kwargs in staff_requests(client, ref):
+        r = client.request(method, url, headers=headers, **kwargs)
         assert r.status_code == 401, (method, url, r.status_code, r.text)
         assert r.headers["WWW-Authenticate"] == "Bearer"
     assert world.complaint(ref).version == 1  # nothing moved
@@ -106,8 +110,8 @@ def test_every_staff_endpoint_refuses_an_expired_token_and_accepts_it_before(cli
     assert expires == world.clock() + timedelta(days=1)
     assert client.get("/api/complaints", headers=headers).status_code == 200
     world.clock.now = expires
-    for method, url, body in staff_requests(client, ref):
-        r = client.request(method, url, json=body, headers=headers)
+    for method, url, kwargs in staff_requests(client, ref):
+        r = client.request(method, url, headers=headers, **kwargs)
         assert r.status_code == 401, (method, url, r.status_code, r.text)
         assert "expired" in r.json()["detail"]
     assert world.complaint(ref).version == 1
@@ -154,10 +158,10 @@ def test_staff_of_one_estate_cannot_read_or_act_on_another_estates_complaints(cl
         headers = world.auth(who)
         r = client.get(f"/api/complaints/{theirs}", headers=headers)
         assert r.status_code in (403, 404), (who, r.status_code)
-        for method, url, body in staff_requests(client, theirs):
-            if "{reference}" not in url and theirs not in url:
+        for method, url, kwargs in staff_requests(client, theirs):
+            if theirs not in url:
                 continue
-            r = client.request(method, url, json=body, headers=headers)
+            r = client.request(method, url, headers=headers, **kwargs)
             assert r.status_code in (403, 404), (who, method, url, r.status_code, r.text)
         listed = client.get("/api/complaints", headers=headers, params={"estate": "TW"}).json()["items"]
         assert listed == []
@@ -169,6 +173,7 @@ def test_staff_of_one_estate_cannot_read_or_act_on_another_estates_complaints(cl
     with world.core.sessions() as s:
         assert s.scalar(select(func.count(ComplaintEvent.id))) == before  # nothing written
         assert s.scalar(select(func.count(WorkOrder.id))) == 0
+        assert s.scalar(select(func.count(ComplaintAttachment.id))) == 0
         assert s.scalar(select(func.count(Complaint.id))) == 2
     assert world.complaint(theirs).version == 1
     # the other estate's own staff see theirs and not ours; company-wide leaders see both
