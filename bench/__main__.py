@@ -4,7 +4,8 @@ Every module of this package with a ``main(argv)`` is a benchmark (``results`` i
 shared helper, not a benchmark). Each runs in turn; its rows are printed as it finishes
 and all of them are written to ``bench/results/latest.json`` and ``latest.md``. A module
 that fails is reported as a row that did not meet its goal, and the others still run.
-``--quick`` is passed on to each module (a small scale for smoke runs).
+``--quick`` is passed on to each module (a small scale for smoke runs); ``--quick-for MODULE``
+to one only (e.g. a full run with the monthly benchmark at its small scale).
 """
 
 from __future__ import annotations
@@ -65,18 +66,23 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=f"any of: {', '.join(available)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="a small scale for smoke runs")
+    parser.add_argument(
+        "--quick-for", action="append", default=[], metavar="MODULE", help="a small scale for this module only"
+    )
     args = parser.parse_args(argv)
-    unknown = [m for m in args.modules if m not in available]
+    unknown = [m for m in [*args.modules, *args.quick_for] if m not in available]
     if unknown:
         parser.error(f"no benchmark module {', '.join(unknown)}; available: {', '.join(available)}")
     rows: list[dict[str, Any]] = []
     for name in args.modules or available:
-        print(f"== bench.{name}{' (quick)' if args.quick else ''}", flush=True)
-        rows.extend(run_module(name, args.quick))
+        quick = args.quick or name in args.quick_for
+        print(f"== bench.{name}{' (quick)' if quick else ''}", flush=True)
+        rows.extend(run_module(name, quick))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "latest.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    header = f"# Benchmark results\n\n`python -m bench{' --quick' if args.quick else ''}`, {stamp}.\n\n"
+    command = " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])])
+    header = f"# Benchmark results\n\n`{command}`, {stamp}.\n\n"
     (RESULTS_DIR / "latest.md").write_text(header + markdown_table(rows), encoding="utf-8")
     print("\n== all benchmarks", flush=True)
     print(format_table(rows), flush=True)
