@@ -179,7 +179,7 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
         latencies = asyncio.run(_post_all(f"http://127.0.0.1:{web_port}", count))
         posted = time.perf_counter() - t0
         assigned = 0
-        deadline = t0 + max(600, 3 * GOAL_SECONDS)
+        deadline = t0 + 4 * GOAL_SECONDS  # past that the goal is missed anyway; the row shows how far it got
         marks: dict[str, float] = {}  # seconds until 25 %, 50 %, 75 % of the notices were accepted
         while time.perf_counter() < deadline:
             with engine.connect() as conn:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from estatecare.db import make_engine, make_session_factory, transaction
+from estatecare.dbthread import BACKGROUND, REQUEST, DatabaseThread
 from estatecare.settings import Settings, get_settings
 from models.deadlines import Deadlines
 from models.policy import Policy
@@ -29,15 +30,14 @@ class App:
     engine: Engine
     sessions: sessionmaker[Session] = field(init=False)
     deadlines: Deadlines = field(init=False)
-    db_thread: ThreadPoolExecutor | None = field(init=False, default=None)
+    db_thread: DatabaseThread | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.sessions = make_session_factory(self.engine)
         self.deadlines = Deadlines(self.policy)
         if self.engine.dialect.name == "sqlite":
-            # SQLite has one writer: transactions from many threads only queue on its lock
-            # (the busy handler sleeps, which makes the slow tail). One thread runs them in turn.
-            self.db_thread = ThreadPoolExecutor(1, thread_name_prefix="estatecare-db")
+            # SQLite has one writer: one thread runs the transactions in turn (see dbthread)
+            self.db_thread = DatabaseThread()
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> App:
@@ -46,12 +46,16 @@ class App:
         settings.var_dir.mkdir(parents=True, exist_ok=True)
         return cls(settings=settings, policy=settings.policy, engine=make_engine(settings.db_url))
 
-    async def run(self, work: Callable[[Session], T]) -> T:
+    async def run(self, work: Callable[[Session], T], *, background: bool = False) -> T:
         """Run ``work`` in one transaction off the event loop: on the database thread for
-        SQLite, on the default thread pool otherwise. A stale write raises ConflictError."""
+        SQLite (``background`` work, i.e. lifecycle steps, after people's requests), on the
+        default thread pool otherwise. A stale write raises ConflictError."""
         from estatecare.services.records import in_transaction
 
-        return await asyncio.get_running_loop().run_in_executor(self.db_thread, in_transaction, self.sessions, work)
+        call = partial(in_transaction, self.sessions, work)
+        if self.db_thread is None:
+            return await asyncio.to_thread(call)
+        return await asyncio.wrap_future(self.db_thread.submit(call, BACKGROUND if background else REQUEST))
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

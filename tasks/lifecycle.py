@@ -43,7 +43,7 @@ async def _tx(work: Callable[[Session], T]) -> T:
     core = current_app()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await core.run(work)
+            return await core.run(work, background=True)
         except TRANSIENT:
             if attempt == ATTEMPTS:
                 raise
