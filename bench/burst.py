@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import random
@@ -28,10 +27,11 @@ from typing import Any
 
 import httpx
 
-RESULTS = Path(__file__).parent / "results" / "burst.json"
+from bench.results import print_table, row, write_json
+
 GOAL_SECONDS = 60.0
 # Words that the default policy's keyword rules assess with confidence, per category.
-PROBLEMS = ["漏水", "滲水", "垃圾", "噪音", "保安", "電梯故障", "停車", "蚊蟲", "樹木", "路燈壞了"]
+PROBLEMS = ["漏水", "滲水", "垃圾", "噪音", "保安", "電梯故障", "停車", "門禁失靈", "樹木", "路燈壞了"]
 FILLER = (
     "的一是在不了有和人這中大為上個國我以要他時來用們生到作地於出就分對成會可主發年動同工也能下過子說產種"
     "面而方後多定行學法所民得經十三之進著等部度家電力裡如水化高自二理起小物現實加量都兩體制機當使點從業本"
@@ -89,7 +89,8 @@ def _complaint(i: int, rng: random.Random) -> dict[str, Any]:
 async def _post_all(base: str, count: int) -> list[float]:
     rng = random.Random(1000)
     bodies = [_complaint(i, rng) for i in range(count)]
-    limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+    # a new connection per complaint, as 1,000 residents' browsers would open
+    limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
 
         async def one(body: dict[str, Any]) -> float:
@@ -178,10 +179,14 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
         latencies = asyncio.run(_post_all(f"http://127.0.0.1:{web_port}", count))
         posted = time.perf_counter() - t0
         assigned = 0
-        deadline = t0 + 600
+        deadline = t0 + 4 * GOAL_SECONDS  # past that the goal is missed anyway; the row shows how far it got
+        marks: dict[str, float] = {}  # seconds until 25 %, 50 %, 75 % of the notices were accepted
         while time.perf_counter() < deadline:
             with engine.connect() as conn:
                 assigned = conn.execute(select(func.count(Assignment.id))).scalar() or 0
+            for pct in (25, 50, 75):
+                if notices.value >= count * pct / 100:
+                    marks.setdefault(f"{pct}%_notices_seconds", round(time.perf_counter() - t0, 1))
             if assigned >= count and notices.value >= count:
                 break
             time.sleep(0.25)
@@ -203,31 +208,38 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
     )
     shutil.rmtree(tmp, ignore_errors=True)
     return [
-        {
-            "id": f"burst.{count}",
-            "figure": round(done, 1),
-            "unit": "s until every complaint is assigned and its notice accepted by SMTP",
-            "reference": f"{count} empty async Prefect flow runs, one per complaint (floor; "
-            f"{floor_count} measured, scaled)",
-            "reference_figure": round(floor, 1),
-            "ratio": round(done / floor, 3) if floor else None,
-            "goal": f"all {count} done within {GOAL_SECONDS:.0f} s",
-            "met": complete and done <= GOAL_SECONDS,
-        }
+        row(
+            f"burst.{count}",
+            done,
+            "s until every complaint is assigned and its notice accepted by SMTP",
+            reference=f"{count} empty async Prefect flow runs, one per complaint "
+            f"(floor; {floor_count} measured, scaled)",
+            reference_figure=floor,
+            goal=f"all {count} done within {GOAL_SECONDS:.0f} s",
+            met=complete and done <= GOAL_SECONDS,
+            digits=1,
+            detail={
+                "posted_seconds": round(posted, 1),
+                "assigned": assigned,
+                "notices": notices.value,
+                "messages": total.value,
+                "floor_sample_seconds": round(floor_sample, 1),
+                **marks,
+            },
+        )
     ]
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
-    """Command line entry point."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--count", type=int, default=1000)
-    parser.add_argument("--floor-count", type=int, default=100)
+    """Run the burst, print the comparison and return the rows."""
+    parser = argparse.ArgumentParser(prog="python -m bench.burst", description=__doc__)
+    parser.add_argument("--count", type=int, default=None, help="complaints (default 1000; --quick 200)")
+    parser.add_argument("--floor-count", type=int, default=None, help="empty flow runs measured (100; --quick 20)")
+    parser.add_argument("--quick", action="store_true", help="a small scale for smoke runs")
     args = parser.parse_args(argv)
-    rows = run(args.count, args.floor_count)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    for row in rows:
-        print(json.dumps(row, ensure_ascii=False))
+    rows = run(args.count or (200 if args.quick else 1000), args.floor_count or (20 if args.quick else 100))
+    print_table(rows)
+    write_json(rows, "burst")
     return rows
 
 

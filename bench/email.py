@@ -1,29 +1,29 @@
 """Email throughput: our outbox sender vs the raw aiosmtplib limit vs prefect-email.
 
 ``python -m bench.email [--count 10000] [--peer-count 300]``. The SMTP sink runs in a
-separate process so it does not share the GIL with the client. Writes the rows to
-bench/results/email.json.
+separate process so it does not share the GIL with the client. Prints the rows, writes
+them to bench/results/email.json and returns them (``python -m bench`` collects them).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import multiprocessing as mp
 import os
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 
+from bench.results import print_table, row, write_json
+
 TZ = "Asia/Shanghai"
-RESULTS = Path(__file__).parent / "results" / "email.json"
 
 
 def _sink(port: int, ready: Any) -> None:
@@ -210,12 +210,15 @@ def bench_peer_in_flow(port: int, count: int) -> float:
     return rate
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Run the three measurements in one go and print the comparison table."""
+def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
+    """Run the three measurements in one go, print the comparison table and return its rows."""
     parser = argparse.ArgumentParser(prog="python -m bench.email")
-    parser.add_argument("--count", type=int, default=10_000)
-    parser.add_argument("--peer-count", type=int, default=300)
+    parser.add_argument("--count", type=int, default=None, help="messages (default 10000; --quick 1000)")
+    parser.add_argument("--peer-count", type=int, default=None, help="peer messages (default 300; --quick 50)")
+    parser.add_argument("--quick", action="store_true", help="a small scale for smoke runs")
     args = parser.parse_args(argv)
+    args.count = args.count or (1000 if args.quick else 10_000)
+    args.peer_count = args.peer_count or (50 if args.quick else 300)
 
     # the in-flow peer needs a Prefect API: a throw-away ephemeral one, quiet
     prefect_home = tempfile.mkdtemp(prefix="bench-prefect-")
@@ -241,81 +244,69 @@ def main(argv: list[str] | None = None) -> None:
         server.join(5)
         shutil.rmtree(prefect_home, ignore_errors=True)
 
-    rows: list[dict[str, Any]] = [
-        {
-            "id": "email.limit.raw_aiosmtplib",
-            "figure": round(limit, 1),
-            "unit": "msg/s",
-            "reference": "measured here earlier (8 connections)",
-            "reference_figure": 560.0,
-            "ratio": round(limit / 560.0, 2),
-            "goal": "-",
-            "met": None,
-            "detail": {f"{n}_connections": round(v, 1) for n, v in limits.items()},
-        },
-        {
-            "id": "email.peer.prefect_email",
-            "figure": round(peer, 1),
-            "unit": "msg/s",
-            "reference": "measured here earlier",
-            "reference_figure": 41.0,
-            "ratio": round(peer / 41.0, 2),
-            "goal": "-",
-            "met": None,
-            "detail": {"count": args.peer_count, "how": "email_send_message task run per message in a flow"},
-        },
-        {
-            "id": "email.peer.prefect_email_fn",
-            "figure": round(peer_fn, 1),
-            "unit": "msg/s",
-            "reference": "-",
-            "reference_figure": None,
-            "ratio": None,
-            "goal": "-",
-            "met": None,
-            "detail": {"count": args.peer_count, "how": "email_send_message.fn, no task run"},
-        },
-        {
-            "id": "email.ours.vs_limit",
-            "figure": round(ours, 1),
-            "unit": "msg/s",
-            "reference": "limit (same run)",
-            "reference_figure": round(limit, 1),
-            "ratio": round(ours / limit, 2),
-            "goal": ">= 0.7",
-            "met": ours / limit >= 0.7,
-            "detail": {f"{n}_connections": round(v, 1) for n, v in ours_by.items()},
-        },
-        {
-            "id": "email.ours.vs_peer_fn",
-            "figure": round(ours, 1),
-            "unit": "msg/s",
-            "reference": "peer .fn (same run)",
-            "reference_figure": round(peer_fn, 1),
-            "ratio": round(ours / peer_fn, 1),
-            "goal": "(info)",
-            "met": None,
-            "detail": {"count": args.count},
-        },
-        {
-            "id": "email.ours.vs_peer",
-            "figure": round(ours, 1),
-            "unit": "msg/s",
-            "reference": "peer in a flow (same run)",
-            "reference_figure": round(peer, 1),
-            "ratio": round(ours / peer, 1),
-            "goal": ">= 10",
-            "met": ours / peer >= 10,
-            "detail": {"count": args.count},
-        },
+    rows = [
+        row(
+            "email.limit.raw_aiosmtplib",
+            limit,
+            "msg/s",
+            reference="measured here earlier (8 connections)",
+            reference_figure=560.0,
+            digits=1,
+            detail={f"{n}_connections": round(v, 1) for n, v in limits.items()},
+        ),
+        row(
+            "email.peer.prefect_email",
+            peer,
+            "msg/s",
+            reference="measured here earlier",
+            reference_figure=41.0,
+            digits=1,
+            detail={"count": args.peer_count, "how": "email_send_message task run per message in a flow"},
+        ),
+        row(
+            "email.peer.prefect_email_fn",
+            peer_fn,
+            "msg/s",
+            digits=1,
+            detail={"count": args.peer_count, "how": "email_send_message.fn, no task run"},
+        ),
+        row(
+            "email.ours.vs_limit",
+            ours,
+            "msg/s",
+            reference="limit (same run)",
+            reference_figure=limit,
+            goal=">= 0.7",
+            met=ours / limit >= 0.7,
+            digits=1,
+            detail={f"{n}_connections": round(v, 1) for n, v in ours_by.items()},
+        ),
+        row(
+            "email.ours.vs_peer_fn",
+            ours,
+            "msg/s",
+            reference="peer .fn (same run)",
+            reference_figure=peer_fn,
+            goal="(info)",
+            digits=1,
+            detail={"count": args.count},
+        ),
+        row(
+            "email.ours.vs_peer",
+            ours,
+            "msg/s",
+            reference="peer in a flow (same run)",
+            reference_figure=peer,
+            goal=">= 10",
+            met=ours / peer >= 10,
+            digits=1,
+            detail={"count": args.count},
+        ),
     ]
-    header = ("id", "figure", "unit", "reference", "reference_figure", "ratio", "goal", "met")
-    widths = [max(len(str(r[h])) for r in [*rows, dict(zip(header, header, strict=True))]) for h in header]
-    for r in [dict(zip(header, header, strict=True)), *rows]:
-        print("  ".join(str(r[h]).ljust(w) for h, w in zip(header, widths, strict=True)))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print_table(rows)
+    write_json(rows, "email")
+    return rows
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

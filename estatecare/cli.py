@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from estatecare.cli_mail import mail_app
+from estatecare.cli_staff import staff_app
 from models.policy import PolicyError, load_policy
 
 app = typer.Typer(help="Estate Care: complaint handling and revisits (投訴處理 / 回訪).", no_args_is_help=True)
@@ -16,6 +17,7 @@ policy_app = typer.Typer(help="The policy file.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(mail_app, name="mail")
+app.add_typer(staff_app, name="staff")
 
 
 def _fail(message: str) -> None:

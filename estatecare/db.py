@@ -11,7 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine; SQLite gets WAL, foreign keys and a busy timeout so workers can share it."""
+    """An engine; SQLite gets WAL, foreign keys and a busy timeout so workers can share it.
+
+    Statement parameters are kept out of error messages: they hold residents' contact
+    data, and error messages end up in logs (R-IN-6)."""
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -35,8 +36,12 @@ def database_is_empty(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(Estate)) == 0
 
 
+DEMO_TOKEN_DAYS = 365
+
+
 def seed_demo(session: Session, policy: Policy, code: str = "CH") -> list[DemoStaff]:
-    """Create the demo estate ``code``; returns the staff with their API tokens."""
+    """Create the demo estate ``code``; returns the staff with their API tokens (valid for a year)."""
+    token_expiry = datetime.now(UTC) + timedelta(days=DEMO_TOKEN_DAYS)
     estate = Estate(
         code=code,
         name="翠湖花園",
@@ -82,6 +87,8 @@ def seed_demo(session: Session, policy: Policy, code: str = "CH") -> list[DemoSt
     for name, slug, role, dept, locale, local in people:
         token = secrets.token_urlsafe(24)
         email = f"{slug}-{code.lower()}@{DEMO_DOMAIN}" if local else f"{slug}@{DEMO_DOMAIN}"
+        if not local and session.scalar(select(Staff.id).where(Staff.email == email)) is not None:
+            continue  # company-wide leaders exist once, whatever the number of estates
         session.add(
             Staff(
                 estate_id=estate.id if local else None,
@@ -92,6 +99,7 @@ def seed_demo(session: Session, policy: Policy, code: str = "CH") -> list[DemoSt
                 role=role,
                 locale=locale,
                 api_token_hash=hash_token(token),
+                api_token_expires_at=token_expiry,
             )
         )
         created.append(DemoStaff(email, role, token))

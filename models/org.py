@@ -101,6 +101,8 @@ class Staff(Base):
     locale: Mapped[Locale] = mapped_column(default=Locale.ZH_HANT)
     active: Mapped[bool] = mapped_column(default=True)
     api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # A token without an expiry is refused; `estatecare staff issue-token` sets both.
+    api_token_expires_at: Mapped[datetime | None] = mapped_column()
     password_hash: Mapped[str | None] = mapped_column(String(256))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

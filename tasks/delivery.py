@@ -7,6 +7,7 @@ from typing import Any
 
 from prefect import task
 
+from estatecare.privacy import redact
 from estatecare.runtime import current_app
 from notifications.sender import DeliveryReport, SmtpConfig, deliver_pending
 
@@ -17,7 +18,8 @@ class DeliveryFailed(Exception):
     def __init__(self, report: DeliveryReport) -> None:
         self.report = report
         reasons = "; ".join(f"#{i}: {report.failures[i]}" for i in report.failed[:10])
-        super().__init__(f"{len(report.failed)} notification(s) failed permanently ({reasons})")
+        # logged by Prefect: no recipient address in it (R-IN-6); `estatecare mail failed` has the detail
+        super().__init__(redact(f"{len(report.failed)} notification(s) failed permanently ({reasons})"))
 
 
 def summary(report: DeliveryReport) -> dict[str, Any]:
@@ -26,7 +28,7 @@ def summary(report: DeliveryReport) -> dict[str, Any]:
         "sent": len(report.sent),
         "failed": report.failed,
         "deferred": len(report.deferred),
-        "failures": {str(k): v for k, v in report.failures.items()},
+        "failures": {str(k): redact(v) for k, v in report.failures.items()},
     }
 
 

@@ -24,7 +24,6 @@ from estatecare.app import App
 from estatecare.runtime import current_app
 from estatecare.services import claims, lifecycle
 from estatecare.services.errors import ConflictError
-from estatecare.services.records import in_transaction
 from flows._naming import Ref
 
 T = TypeVar("T")
@@ -44,7 +43,7 @@ async def _tx(work: Callable[[Session], T]) -> T:
     core = current_app()
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return await asyncio.to_thread(in_transaction, core.sessions, work)
+            return await core.run(work, background=True)
         except TRANSIENT:
             if attempt == ATTEMPTS:
                 raise

@@ -19,13 +19,11 @@ from sqlalchemy.orm import Session
 from estatecare.api import reports, views
 from estatecare.api.attachments import router as attachments_router
 from estatecare.app import App
-from estatecare.demo import hash_token
 from estatecare.dispatch import Dispatcher
-from estatecare.services import lifecycle
+from estatecare.services import lifecycle, tokens
 from estatecare.services.errors import ConflictError, Forbidden, NotFound
 from estatecare.services.monthly_report import MonthlyReport
 from estatecare.services.people import Actor
-from estatecare.services.records import in_transaction
 from estatecare.services.schemas import (
     AssessmentIn,
     AssignmentIn,
@@ -39,7 +37,7 @@ from estatecare.services.schemas import (
     RevisitIn,
     WorkOrderIn,
 )
-from models import Complaint, Staff
+from models import Complaint
 from models.enums import ComplaintStatus
 from models.lifecycle import IllegalTransition
 
@@ -73,7 +71,7 @@ def create_app(
     api.state.core = core
 
     async def run(work: Callable[[Session], T]) -> T:
-        return await asyncio.to_thread(in_transaction, core.sessions, work)
+        return await core.run(work)
 
     def dispatch(step: str, *complaint_ids: int) -> None:
         if dispatcher is None:
@@ -83,18 +81,11 @@ def create_app(
                 dispatcher.submit(step, ref)
 
     async def current_staff(authorization: Annotated[str | None, Header()] = None) -> Actor:
-        if not authorization or not authorization.lower().startswith("bearer "):
-            raise Unauthorized("send the staff API token as 'Authorization: Bearer <token>'")
-        digest = hash_token(authorization.split(" ", 1)[1].strip())
-
-        def load(session: Session) -> Actor | None:
-            staff = session.scalar(select(Staff).where(Staff.api_token_hash == digest))
-            return Actor.of(staff) if staff is not None and staff.active else None
-
-        actor = await run(load)
-        if actor is None:
-            raise Unauthorized("the API token is not valid")
-        return actor
+        try:
+            token = tokens.bearer_token(authorization)
+            return await run(lambda s: tokens.authenticate(s, token, now()))
+        except tokens.TokenRefused as exc:  # missing, unknown, expired (issue 7)
+            raise Unauthorized(str(exc)) from exc
 
     async def optional_staff(authorization: Annotated[str | None, Header()] = None) -> Actor | None:
         return await current_staff(authorization) if authorization else None

@@ -1,0 +1,48 @@
+"""``estatecare staff ...``: staff API tokens (issued with an expiry, revoked at once)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+
+from estatecare.services.errors import NotFound
+
+staff_app = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
+
+
+@staff_app.command("issue-token")
+def issue_token_cmd(
+    email: Annotated[str, typer.Argument(help="The staff member's email address.")],
+    days: Annotated[float, typer.Option(min=0.001, help="Days until the token expires.")] = 90,
+) -> None:
+    """Issue a new API token (the old one stops working); prints it once, with its expiry."""
+    from estatecare.app import App
+    from estatecare.services.tokens import issue_token
+
+    core = App.from_settings()
+    try:
+        with core.transaction() as session:
+            token, expires = issue_token(session, email, datetime.now(UTC), days)
+    except NotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(token)
+    typer.echo(f"expires {expires.isoformat(timespec='seconds')}", err=True)
+
+
+@staff_app.command("revoke-token")
+def revoke_token_cmd(email: Annotated[str, typer.Argument(help="The staff member's email address.")]) -> None:
+    """Revoke the staff member's API token at once."""
+    from estatecare.app import App
+    from estatecare.services.tokens import revoke_token
+
+    core = App.from_settings()
+    try:
+        with core.transaction() as session:
+            revoke_token(session, email)
+    except NotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"token of {email} revoked")
