@@ -5,6 +5,7 @@ from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
 from models.outbox import Notification, NotificationAttachment
 from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
+from models.web import ComplaintPhoto, ContactView, UsedLink
 
 __all__ = [
     "Assignment",
@@ -12,6 +13,8 @@ __all__ = [
     "Building",
     "Complaint",
     "ComplaintEvent",
+    "ComplaintPhoto",
+    "ContactView",
     "Department",
     "Escalation",
     "Estate",
@@ -23,6 +26,7 @@ __all__ = [
     "SamplingDraw",
     "Staff",
     "Unit",
+    "UsedLink",
     "WorkOrder",
     "utcnow",
 ]
