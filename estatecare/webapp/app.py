@@ -522,7 +522,10 @@ def create_webapp(
         staff = await db(check)
         if staff is None:
             return render(request, "login.html", 401, next=target, error="bad", email=email)
-        request.session.clear()  # a fresh session on login
+        lang = request.session.get("lang")
+        request.session.clear()  # a fresh session on login (the language choice stays)
+        if lang:
+            request.session["lang"] = lang
         request.session.update(
             {"staff_id": staff.id, "staff_name": staff.name, "staff_locale": Locale(staff.locale).value}
         )
