@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,6 +12,9 @@ from sqlalchemy.orm import Session
 from estatecare.services.errors import NotFound
 from estatecare.webapp.security import hash_password
 from models import Staff
+
+if TYPE_CHECKING:
+    from estatecare.app import App
 
 MIN_PASSWORD = 10
 
@@ -33,3 +38,14 @@ def give_demo_passwords(session: Session) -> dict[str, str]:
         staff.password_hash = hash_password(password)
         given[staff.email] = password
     return given
+
+
+def write_demo_passwords(core: App, code: str = "CH") -> Path:
+    """Give demo staff without a password one, and list them in ``var/demo-passwords-<code>.txt`` (mode 600)."""
+    with core.transaction() as session:
+        given = give_demo_passwords(session)
+    path = Path(core.settings.var_dir) / f"demo-passwords-{code}.txt"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.writelines(f"{email}\t{password}\n" for email, password in given.items())
+    path.chmod(0o600)
+    return path
