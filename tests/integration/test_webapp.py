@@ -374,6 +374,9 @@ def test_staff_sign_in_with_argon2_and_a_session_cookie_that_scripts_cannot_read
     assert r.status_code == 303 and r.headers["location"] == "/staff"
     cookie = r.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=lax" in cookie
+    page = client.get("/staff")
+    assert page.headers["referrer-policy"] == "no-referrer"  # link tokens never leave in a Referer
+    assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
 def test_pages_speak_the_chosen_language_and_every_string_is_translated(client: TestClient) -> None:
