@@ -87,9 +87,10 @@ def sign_url(settings: Settings, staff_id: int, url: str, issued_at: datetime | 
     return urlunsplit((parts.scheme, parts.netloc, parts.path, f"{query}{QUERY_KEY}={token}", parts.fragment))
 
 
-def read_token(settings: Settings, token: str, path: str, now: datetime) -> LinkClaim:
+def read_token(settings: Settings, token: str, path: str | None, now: datetime) -> LinkClaim:
     """The claim of a token opened on ``path`` at ``now``; :class:`LinkError` when it is not usable.
 
+    ``path`` None leaves the page check to the caller (e.g. a photo of the link's complaint).
     Whether it was used already is the caller's check (it needs the database).
     """
     try:
@@ -104,6 +105,6 @@ def read_token(settings: Settings, token: str, path: str, now: datetime) -> Link
         raise LinkError("invalid") from exc
     if now - claim.issued_at > timedelta(hours=settings.link_max_age_hours):
         raise LinkError("expired", claim)
-    if claim.path.rstrip("/") != path.rstrip("/"):
+    if path is not None and claim.path.rstrip("/") != path.rstrip("/"):
         raise LinkError("wrong_page", claim)
     return claim

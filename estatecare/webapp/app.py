@@ -127,11 +127,27 @@ def _local_date(value: str, tz: ZoneInfo, *, end_of_day: bool = False) -> dateti
     return at.astimezone(UTC)
 
 
+#: pydantic error types -> the codes the templates translate (``_forms.html``).
+_ERROR_CODES = {
+    "missing": "required",
+    "string_too_short": "required",
+    "too_short": "required",
+    "string_too_long": "too_long",
+    "string_pattern_mismatch": "format",
+    "enum": "choice",
+    "literal_error": "choice",
+    "bool_parsing": "choice",
+    "datetime_parsing": "format",
+    "datetime_from_date_parsing": "format",
+}
+
+
 def _errors(exc: ValidationError) -> dict[str, str]:
+    """Field -> an error code the page translates, or the validator's own message."""
     out: dict[str, str] = {}
     for e in exc.errors():
         field = str(e["loc"][0]) if e["loc"] else "form"
-        out.setdefault(field, str(e["msg"]))
+        out.setdefault(field, _ERROR_CODES.get(str(e["type"]), str(e["msg"]).removeprefix("Value error, ")))
     return out
 
 
@@ -297,14 +313,22 @@ def create_webapp(
             raise LoginRequired()
         return actor
 
-    async def acting(request: Request, token: str) -> tuple[Actor, links.LinkClaim | None]:
-        """The person acting on an action page: the one an email link names, or the signed-in one."""
+    async def acting(
+        request: Request, token: str, complaint_prefix: str | None = None
+    ) -> tuple[Actor, links.LinkClaim | None]:
+        """The person acting on an action page: the one an email link names, or the signed-in one.
+
+        With ``complaint_prefix`` (a photo or signature of the link's complaint) the link may
+        be for any page under that prefix.
+        """
         if not token:
             return await require_staff(request), None
         try:
-            claim = links.read_token(settings, token, request.url.path, now())
+            claim = links.read_token(settings, token, None if complaint_prefix else request.url.path, now())
         except links.LinkError as exc:
             raise LinkRefused(exc.reason) from exc
+        if complaint_prefix and not claim.path.startswith(complaint_prefix):
+            raise LinkRefused("wrong_page")
 
         def load(session: Session) -> tuple[Actor | None, bool]:
             staff = _staff(session, claim.staff_id)
@@ -597,7 +621,8 @@ def create_webapp(
 
     @web.get("/staff/complaints/{reference}/photos/{photo_id}")
     async def photo(request: Request, reference: str, photo_id: int) -> Response:
-        actor = await require_staff(request)
+        token = request.query_params.get(links.QUERY_KEY, "")
+        actor, _ = await acting(request, token, f"/staff/complaints/{reference}/")
 
         def load(session: Session) -> tuple[str, bytes]:
             complaint = get_complaint(session, reference)
@@ -612,7 +637,8 @@ def create_webapp(
 
     @web.get("/staff/complaints/{reference}/revisits/{sequence}/signature.png")
     async def signature(request: Request, reference: str, sequence: int) -> Response:
-        actor = await require_staff(request)
+        token = request.query_params.get(links.QUERY_KEY, "")
+        actor, _ = await acting(request, token, f"/staff/complaints/{reference}/")
 
         def load(session: Session) -> bytes:
             complaint = get_complaint(session, reference)

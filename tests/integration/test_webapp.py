@@ -308,6 +308,7 @@ def test_bad_input_gets_clear_errors_and_an_internal_error_shows_no_stack_trace(
     )
     assert r.status_code == 422
     assert "請留下電話或電郵" in r.text and 'aria-invalid="true"' in r.text and "黃先生" in r.text
+    assert "請填寫此欄" in r.text and "validation" not in r.text
     r = client.post("/complaints/new", data={**FORM, "unit": "999", "csrf_token": csrf(client)})
     assert r.status_code == 422 and "no unit" in r.text
     ref = submit(client)
@@ -386,3 +387,27 @@ def test_pages_speak_the_chosen_language_and_every_string_is_translated(client: 
     assert "我要投诉" in client.get("/complaints/new").text  # the choice is remembered
     english = TestClient(client.app).get("/", headers={"accept-language": "en-GB,en;q=0.9"})
     assert "Make a complaint" in english.text and 'lang="en"' in english.text
+
+
+def test_the_photos_of_the_links_complaint_open_with_the_link_and_nothing_else_does(
+    client: TestClient, world: World
+) -> None:
+    r = client.post(
+        "/complaints/new",
+        data={**FORM, "csrf_token": csrf(client)},
+        files=[("photos", ("leak.png", _png(), "image/png"))],
+        follow_redirects=False,
+    )
+    ref = r.headers["location"].rsplit("/", 1)[-1]
+    world.run_intake(ref)
+    link = link_of(world, "work_arrangement", ref)
+    token = link.split("?t=", 1)[1]
+    with world.core.sessions() as s:
+        photo_id = s.scalar(select(ComplaintPhoto.id))
+    page = client.get(link)
+    assert f"/staff/complaints/{ref}/photos/{photo_id}?t={token}" in page.text
+    assert client.get(f"/staff/complaints/{ref}/photos/{photo_id}?t={token}").status_code == 200
+    anonymous = client.get(f"/staff/complaints/{ref}/photos/{photo_id}", follow_redirects=False)
+    assert anonymous.status_code == 303 and anonymous.headers["location"].startswith("/staff/login")
+    other = submit(client, building="2座", unit="202", content="洗手間水管爆裂漏水")
+    assert client.get(f"/staff/complaints/{other}/photos/{photo_id}?t={token}").status_code == 403
