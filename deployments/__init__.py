@@ -10,7 +10,7 @@ from prefect.deployments.runner import RunnerDeployment
 
 
 def all_deployments() -> list[RunnerDeployment]:
-    """Lifecycle and delivery deployments."""
-    from deployments import lifecycle, notifications
+    """Lifecycle, delivery and monthly deployments."""
+    from deployments import lifecycle, monthly, notifications
 
-    return [*lifecycle.deployables(), *notifications.deployables()]
+    return [*lifecycle.deployables(), *notifications.deployables(), *monthly.deployables()]

@@ -103,6 +103,21 @@ def serve_flows_cmd() -> None:
     serve(*all_deployments())
 
 
+@app.command("deploy")
+def deploy_cmd(
+    pool: Annotated[str, typer.Option(help="Process work pool (created when missing).")] = "estatecare",
+) -> None:
+    """Distributed mode: register every deployment on a process work pool (needs PREFECT_API_URL)."""
+    import asyncio
+
+    from deployments.pool import register
+
+    ids = asyncio.run(register(pool))
+    for name in sorted(ids):
+        typer.echo(f"{name} -> pool {pool}")
+    typer.echo(f"{len(ids)} deployment(s) registered; start workers with: prefect worker start --pool {pool}")
+
+
 complaint_app = typer.Typer(help="Complaints.", no_args_is_help=True)
 app.add_typer(complaint_app, name="complaint")
 
@@ -155,6 +170,12 @@ def complaint_submit(
         _fail(str(exc))
         return
     typer.echo(ref)
+
+
+from estatecare.cli_monthly import report_app, sample_cmd  # noqa: E402
+
+app.add_typer(report_app, name="report")
+app.command("sample")(sample_cmd)
 
 
 def _safe_url(url: str) -> str:

@@ -38,6 +38,43 @@ def lifecycle_flows() -> dict[str, FlowFn]:
     }
 
 
+#: The deployment (``flow/deployment``) that continues each kind of step in distributed mode.
+STEP_DEPLOYMENTS = {
+    "intake": "intake/lifecycle",
+    "resolve": "resolve/lifecycle",
+    "escalation": "escalation/lifecycle",
+    "revisit": "revisit/lifecycle",
+    "close": "close/lifecycle",
+}
+SWEEP_DEPLOYMENT = "intake-sweep/every-10-minutes"
+
+
+def deployment_flows() -> dict[str, FlowFn]:
+    """Distributed mode: each step starts a run of its deployment, which a worker of the
+    work pool picks up; this returns as soon as the run is created (the server must be up)."""
+
+    def starter(name: str) -> FlowFn:
+        async def start(refs: list[Ref], label: str = "") -> Any:
+            from prefect.deployments import run_deployment
+
+            return await run_deployment(  # type: ignore[misc]
+                name, parameters={"refs": [list(r) for r in refs], "label": label}, timeout=0, as_subflow=False
+            )
+
+        return start
+
+    return {step: starter(name) for step, name in STEP_DEPLOYMENTS.items()}
+
+
+async def start_sweep_deployment(older_than_seconds: float) -> None:
+    """Distributed mode: ask a worker to run the intake sweep (claims keep concurrent sweeps apart)."""
+    from prefect.deployments import run_deployment
+
+    await run_deployment(  # type: ignore[misc]
+        SWEEP_DEPLOYMENT, parameters={"older_than_seconds": older_than_seconds}, timeout=0, as_subflow=False
+    )
+
+
 class Dispatcher:
     """A long-lived worker in the web process that runs lifecycle flows in batches."""
 
@@ -58,11 +95,13 @@ class Dispatcher:
         self._queue: asyncio.Queue[tuple[str, Ref]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._stopping = False
         self.failures = 0
 
     def start(self) -> None:
         """Start the worker (and the periodic sweep, if any) on the running event loop."""
         loop = asyncio.get_running_loop()
+        self._stopping = False
         if self._worker is None:
             self._worker = loop.create_task(self._loop(), name="estatecare-dispatcher")
         if self.sweep is not None and self._sweeper is None:
@@ -70,19 +109,22 @@ class Dispatcher:
 
     async def _sweep_loop(self) -> None:
         assert self.sweep is not None
-        while True:
+        # A flow run interrupted by cancel() may end with an ordinary exception instead of
+        # CancelledError, so the loop also checks the stop flag.
+        while not self._stopping:
             await asyncio.sleep(self.sweep_every)
             try:
                 await self.sweep()
             except Exception as exc:
-                log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
+                if not self._stopping:
+                    log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
 
     async def stop(self, grace: float = 30.0) -> None:
         """Let queued work finish (up to ``grace`` seconds), then stop; leftovers wait for the sweep."""
+        self._stopping = True
         if self._sweeper is not None:
             self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
+            await asyncio.wait({self._sweeper}, timeout=grace)
             self._sweeper = None
         if self._worker is None:
             return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -44,6 +45,15 @@ class Settings(BaseSettings):
     upload_max_bytes: int = 5_000_000  # per photo
     upload_max_files: int = 3
     prefect_ui_url: str = ""  # default: the local server at prefect_port
+    # Distributed mode (docs/operations.md): "in-process" runs lifecycle flows inside the web
+    # process; "deployments" starts them as deployment runs that workers of a work pool pick up.
+    dispatch: Literal["in-process", "deployments"] = "in-process"
+    dispatch_linger_seconds: float | None = None  # batch window; default 0.1 s in-process, 2 s for deployments
+    intake_lease_seconds: float = 300.0  # a run's claim on a complaint's intake; a crashed run's claim expires
+    send_lease_seconds: float = 600.0  # a sender's claim on an outbox row (see notifications/sender.py)
+    attachments_dir: Path | None = None  # default: var_dir/attachments
+    attachments_max_mb: float = 10.0  # largest accepted attachment
+    attachments_min_free_mb: float = 64.0  # refuse uploads that would leave less free space than this
 
     @property
     def db_url(self) -> str:
@@ -51,6 +61,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'estatecare.db').resolve()}"
+
+    @property
+    def attachments_path(self) -> Path:
+        """Where complaint attachments are stored (``ESTATECARE_ATTACHMENTS_DIR``)."""
+        return self.attachments_dir if self.attachments_dir is not None else self.var_dir / "attachments"
 
     @cached_property
     def policy(self) -> Policy:

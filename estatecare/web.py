@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from estatecare import runtime
 from estatecare.api.app import create_app
 from estatecare.app import App
-from estatecare.dispatch import Dispatcher
+from estatecare.dispatch import Dispatcher, deployment_flows, start_sweep_deployment
 from estatecare.runtime import use_app
 from estatecare.services import lifecycle
 
@@ -22,17 +22,27 @@ def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
 
     def has_pending() -> bool:
         with core.sessions() as s:
-            cutoff = runtime.now() - timedelta(seconds=core.settings.sweep_age_seconds)
+            now = runtime.now()
+            cutoff = now - timedelta(seconds=core.settings.sweep_age_seconds)
             follow = lifecycle.pending_follow_ups(s, limit=1)
-            return bool(lifecycle.pending_intake(s, cutoff, limit=1) or follow["assign"] or follow["revisit"])
+            return bool(lifecycle.pending_intake(s, cutoff, limit=1, now=now) or follow["assign"] or follow["revisit"])
+
+    distributed = core.settings.dispatch == "deployments"
 
     async def sweep() -> None:
         if await asyncio.to_thread(has_pending):
+            if distributed:
+                await start_sweep_deployment(core.settings.sweep_age_seconds)
+                return
             from flows.intake_sweep import intake_sweep_flow
 
             await intake_sweep_flow(older_than_seconds=core.settings.sweep_age_seconds)
 
-    return create_app(core, Dispatcher(sweep=sweep, sweep_every=sweep_every))
+    linger = core.settings.dispatch_linger_seconds
+    if linger is None:
+        linger = 2.0 if distributed else 0.1  # a worker starts a new process per run: batch more
+    flows = deployment_flows() if distributed else None
+    return create_app(core, Dispatcher(flows, linger=linger, sweep=sweep, sweep_every=sweep_every))
 
 
 def serve(core: App | None = None) -> None:

@@ -21,11 +21,16 @@ async def intake_flow(refs: list[Ref], label: str = "") -> int:
     """Process new complaints; running it twice changes nothing the second time. Returns how many finished."""
     await tag_run(refs)
     name = name_of(refs)
-    received = await lifecycle.receive(refs, label=name)
+    mine = await lifecycle.claim_intake(refs)  # another worker's run may hold some of them
+    if not mine:
+        await deliver()  # e.g. a person's assessment queued an explanation; nothing left to take in
+        return 0
+    received = await lifecycle.receive(mine, label=name)
     handled, assessed = await lifecycle.assess(received, label=name)
     await deliver()
     assigned = await lifecycle.assign(assessed, label=name) if assessed else []
     await deliver()
     finished = {r[0] for r in handled} - ({r[0] for r in assessed} - {r[0] for r in assigned})
     await lifecycle.mark_intake_done(sorted(finished))
+    await lifecycle.release_intake(sorted({r[0] for r in mine} - finished))
     return len(finished)

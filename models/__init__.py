@@ -1,5 +1,6 @@
 """Domain model: typed SQLAlchemy tables and the pure rules of the procedures."""
 
+from models.attachment import ComplaintAttachment
 from models.base import Base, utcnow
 from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
@@ -12,6 +13,7 @@ __all__ = [
     "Base",
     "Building",
     "Complaint",
+    "ComplaintAttachment",
     "ComplaintEvent",
     "ComplaintPhoto",
     "ContactView",

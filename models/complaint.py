@@ -68,6 +68,9 @@ class Complaint(Base):
     status: Mapped[ComplaintStatus] = mapped_column(default=ComplaintStatus.RECEIVED)
     escalation_level: Mapped[int] = mapped_column(default=0)
     intake_done: Mapped[bool] = mapped_column(default=False)
+    # A flow run's claim on this complaint's intake work: two workers never run it at once,
+    # and the claim of a run that died expires (distributed mode, docs/operations.md).
+    intake_lease_until: Mapped[datetime | None] = mapped_column()
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)
     # A new issue raised during a revisit of this earlier complaint (R-RV-10).
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("complaint.id"), index=True)

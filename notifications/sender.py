@@ -27,6 +27,7 @@ from urllib.parse import quote
 
 import aiosmtplib
 from sqlalchemy import Table, and_, bindparam, or_, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from estatecare.settings import Settings
@@ -41,6 +42,8 @@ CLAIM_BATCH = 500
 #: Backoff after a temporary failure: BASE * 2**(attempts-1), capped, with up to 10 % jitter.
 BACKOFF_BASE = timedelta(seconds=30)
 BACKOFF_MAX = timedelta(hours=1)
+#: Tries to record outcomes when the database connection drops meanwhile.
+FLUSH_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -207,7 +210,14 @@ def _due(now: datetime) -> Any:
     )
 
 
-def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int, ids: Sequence[int] | None = None) -> list[int]:
+def claim(
+    sessions: sessionmaker[Session],
+    *,
+    now: datetime,
+    limit: int,
+    ids: Sequence[int] | None = None,
+    lease: timedelta = LEASE,
+) -> list[int]:
     """Mark up to ``limit`` due rows as ours (status sending, lease) and return their ids.
 
     The WHERE clause re-checks the due condition, so a row another sender claimed in the
@@ -227,7 +237,7 @@ def claim(sessions: sessionmaker[Session], *, now: datetime, limit: int, ids: Se
         stmt = (
             update(Notification)
             .where(target, _due(now))
-            .values(status=NotificationStatus.SENDING, lease_until=now + LEASE)
+            .values(status=NotificationStatus.SENDING, lease_until=now + lease)
             .returning(Notification.id)
             .execution_options(synchronize_session=False)
         )
@@ -294,6 +304,24 @@ class _Recorder:
             return
         sent, failed, deferred = self.sent, self.failed, self.deferred
         self.sent, self.failed, self.deferred = [], [], []
+        for attempt in range(1, FLUSH_ATTEMPTS + 1):
+            try:
+                self._write(sent, failed, deferred)
+                break
+            except DBAPIError as exc:
+                # A dropped connection rolled the write back: the mail is out, so record it on
+                # a fresh connection rather than leave the row to be sent again after its lease.
+                if not exc.connection_invalidated or attempt == FLUSH_ATTEMPTS:
+                    raise
+        self.report.sent.extend(sent)
+        for i, _, reason in failed:
+            self.report.failed.append(i)
+            self.report.failures[i] = reason
+        for i, _, reason in deferred:
+            self.report.deferred.append(i)
+            self.report.failures[i] = reason
+
+    def _write(self, sent: list[int], failed: list[tuple[int, int, str]], deferred: list[tuple[int, int, str]]) -> None:
         table = cast(Table, Notification.__table__)
         with self.sessions() as session, session.begin():
             if sent:
@@ -340,13 +368,6 @@ class _Recorder:
                     )
                 )
                 session.connection().execute(stmt, params)
-        self.report.sent.extend(sent)
-        for i, _, reason in failed:
-            self.report.failed.append(i)
-            self.report.failures[i] = reason
-        for i, _, reason in deferred:
-            self.report.deferred.append(i)
-            self.report.failures[i] = reason
 
 
 async def _send_worker(
@@ -421,6 +442,7 @@ async def deliver_pending(
     ids: Sequence[int] | None = None,
     limit: int = 1000,
     now: datetime | None = None,
+    lease: timedelta = LEASE,
 ) -> DeliveryReport:
     """Send up to ``limit`` due notifications (only ``ids`` if given) and record each outcome.
 
@@ -432,7 +454,7 @@ async def deliver_pending(
     rec = _Recorder(sessions, now, report)
     remaining = limit
     while remaining > 0:
-        batch = claim(sessions, now=now, limit=min(CLAIM_BATCH, remaining), ids=ids)
+        batch = claim(sessions, now=now, limit=min(CLAIM_BATCH, remaining), ids=ids, lease=lease)
         if not batch:
             break
         remaining -= len(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from prefect import task
@@ -38,7 +39,12 @@ async def deliver_outbox(ids: list[int] | None = None, limit: int = 1000) -> dic
     """
     app = current_app()
     report = await deliver_pending(
-        app.sessions, SmtpConfig.from_settings(app.settings), app.policy.company.timezone, ids=ids, limit=limit
+        app.sessions,
+        SmtpConfig.from_settings(app.settings),
+        app.policy.company.timezone,
+        ids=ids,
+        limit=limit,
+        lease=timedelta(seconds=app.settings.send_lease_seconds),
     )
     if report.failed:
         raise DeliveryFailed(report)

@@ -16,20 +16,23 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from prefect import get_run_logger, task
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from estatecare import runtime
 from estatecare.app import App
 from estatecare.runtime import current_app
-from estatecare.services import lifecycle
+from estatecare.services import claims, lifecycle
 from estatecare.services.errors import ConflictError
 from estatecare.services.records import in_transaction
 from flows._naming import Ref
 
 T = TypeVar("T")
 ATTEMPTS = 4
-TRANSIENT = (ConflictError, OperationalError)
+# A concurrent change (optimistic lock), a unique key another worker inserted first (an outbox
+# idempotency key, a history sequence number), a locked SQLite file or a dropped connection:
+# the transaction rolled back as a whole, and the step re-reads the state when retried.
+TRANSIENT = (ConflictError, OperationalError, IntegrityError, InterfaceError)
 
 
 def _now() -> datetime:
@@ -126,8 +129,29 @@ async def mark_intake_done(complaint_ids: list[int]) -> None:
 @task(name="find-pending-intake")
 async def pending_intake(older_than_seconds: float, limit: int) -> list[Ref]:
     """Complaints accepted but not yet through intake."""
-    cutoff = _now() - timedelta(seconds=older_than_seconds)
-    return await _tx(lambda s: lifecycle.describe(s, lifecycle.pending_intake(s, cutoff, limit)))
+    now = _now()
+    cutoff = now - timedelta(seconds=older_than_seconds)
+    return await _tx(lambda s: lifecycle.describe(s, lifecycle.pending_intake(s, cutoff, limit, now=now)))
+
+
+@task(name="claim-intake")
+async def claim_intake(refs: list[Ref]) -> list[Ref]:
+    """Claim the complaints' intake for this run (a lease); the ones another run holds are left to it."""
+    core = current_app()
+    lease = timedelta(seconds=core.settings.intake_lease_seconds)
+    ids = [r[0] for r in refs]
+    claimed = set(await _tx(lambda s: claims.claim_intake(s, _now(), lease, ids)))
+    skipped = len(refs) - len(claimed)
+    if skipped:
+        get_run_logger().info("%d complaint(s) left to the run that holds them or already done", skipped)
+    return [r for r in refs if r[0] in claimed]
+
+
+@task(name="release-intake")
+async def release_intake(complaint_ids: list[int]) -> None:
+    """Give back the claims of complaints this run could not finish: the sweep retries them at once."""
+    if complaint_ids:
+        await _tx(lambda s: claims.release_intake(s, complaint_ids))
 
 
 @task(name="find-pending-follow-ups")

@@ -13,14 +13,17 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from estatecare.api import views
+from estatecare.api import reports, views
+from estatecare.api.attachments import router as attachments_router
 from estatecare.app import App
 from estatecare.demo import hash_token
 from estatecare.dispatch import Dispatcher
 from estatecare.services import lifecycle
 from estatecare.services.errors import ConflictError, Forbidden, NotFound
+from estatecare.services.monthly_report import MonthlyReport
 from estatecare.services.people import Actor
 from estatecare.services.records import in_transaction
 from estatecare.services.schemas import (
@@ -123,6 +126,17 @@ def create_app(
     @api.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @api.exception_handler(OperationalError)
+    @api.exception_handler(InterfaceError)
+    async def _database_unavailable(_: Request, exc: DBAPIError) -> JSONResponse:
+        # The transaction rolled back (e.g. the connection was dropped): answer 503 so the
+        # caller retries; the pool replaces the broken connection for the next request.
+        return JSONResponse(
+            {"detail": "the database is unavailable right now; the request was not carried out, try again"},
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
 
     @api.exception_handler(Forbidden)
     async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
@@ -252,6 +266,17 @@ def create_app(
         """Register a job done for a resident; urgent, major and renovation jobs get their own revisit
         (R-RV-4, R-RV-5); general repair and cleaning join the monthly draw (R-RV-6)."""
         return await run(lambda s: views.create_work_order(core, s, data, actor, now()))
+
+    @api.get("/api/reports/monthly", response_model=MonthlyReport, tags=["reports"])
+    async def get_monthly_report(
+        actor: StaffDep,
+        month: Annotated[str, Query(description="The month, YYYY-MM", examples=["2026-11"])],
+        estate: Annotated[str | None, Query(description="An estate's code; default: all (leaders)")] = None,
+    ) -> MonthlyReport:
+        """The month's statistics against the targets (R-KP-1, R-KP-2); staff of an estate see their own."""
+        return await run(lambda s: reports.monthly_view(core, s, actor, month, estate, now()))
+
+    api.include_router(attachments_router(core, current_staff, now))
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:

@@ -844,12 +844,17 @@ def close(core: App, session: Session, reference: str, data: CloseIn, actor: Act
 # --------------------------------------------------------------------------- helpers
 
 
-def pending_intake(session: Session, received_before: datetime, limit: int = 500) -> list[int]:
-    """Complaints accepted but not yet through intake (e.g. the Prefect server was down)."""
+def pending_intake(
+    session: Session, received_before: datetime, limit: int = 500, now: datetime | None = None
+) -> list[int]:
+    """Complaints accepted but not yet through intake (e.g. the Prefect server was down),
+    leaving out those a live run has claimed (``now`` decides whether a claim expired)."""
+    from estatecare.services.claims import unclaimed_pending
+
     return list(
         session.scalars(
             select(Complaint.id)
-            .where(Complaint.intake_done.is_(False), Complaint.received_at <= received_before)
+            .where(unclaimed_pending(now or received_before), Complaint.received_at <= received_before)
             .order_by(Complaint.received_at, Complaint.id)
             .limit(limit)
         )
@@ -860,6 +865,7 @@ def mark_intake_done(session: Session, complaint_id: int) -> None:
     """Intake finished for this complaint: the sweep leaves it alone."""
     complaint = _by_id(session, complaint_id)
     complaint.intake_done = True
+    complaint.intake_lease_until = None
 
 
 def _by_id(session: Session, complaint_id: int) -> Complaint:

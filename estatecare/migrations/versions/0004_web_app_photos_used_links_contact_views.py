@@ -1,7 +1,7 @@
 """web app photos, used links, contact views
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0006
 Create Date: 2026-11-23 12:54:56.403530
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision = '0004'
-down_revision = '0002'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,131 @@
+"""Complaint attachments over the API: upload (raw body) and list.
+
+The file goes to the attachment store first, then its row is written; if the store is
+full the answer is 507 naming the problem and the complaint is untouched, and if the
+database write fails the stored file is removed again (nothing half-written).
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from estatecare.app import App
+from estatecare.attachments import AttachmentStore, StorageFull, TooLarge
+from estatecare.services.people import Actor, require_estate
+from estatecare.services.records import get_complaint, in_transaction
+from models import ComplaintAttachment
+
+
+class AttachmentOut(BaseModel):
+    """A stored attachment."""
+
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_at: datetime
+
+
+def _out(row: ComplaintAttachment) -> AttachmentOut:
+    return AttachmentOut(
+        id=row.id,
+        filename=row.filename,
+        content_type=row.content_type,
+        size=row.size,
+        sha256=row.sha256,
+        uploaded_at=row.uploaded_at,
+    )
+
+
+def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Callable[[], datetime]) -> APIRouter:
+    """Routes for ``/api/complaints/{reference}/attachments``."""
+    store = AttachmentStore.from_settings(core.settings)
+    api = APIRouter(tags=["attachments"])
+    staff = Annotated[Actor, Depends(current_staff)]
+
+    @api.post(
+        "/api/complaints/{reference}/attachments",
+        status_code=201,
+        response_model=AttachmentOut,
+        responses={413: {"description": "file too large"}, 507: {"description": "attachment storage full"}},
+    )
+    async def upload(
+        reference: str,
+        request: Request,
+        actor: staff,
+        filename: Annotated[str, Query(min_length=1, max_length=200)],
+        content_type: Annotated[str, Header()] = "application/octet-stream",
+    ) -> Any:
+        """Attach a file (the request body) to a complaint; ``filename`` names it."""
+
+        def check(session: Session) -> None:
+            require_estate(actor, get_complaint(session, reference).estate_id)
+
+        await asyncio.to_thread(in_transaction, core.sessions, check)
+        data = await request.body()
+        if not data:
+            return _error(422, "the request body (the file) is empty", field="body")
+        try:
+            stored = await asyncio.to_thread(store.save, data, filename, now=now())
+        except TooLarge as exc:
+            return _error(413, str(exc))
+        except StorageFull as exc:
+            return _error(
+                507,
+                f"{exc.strerror}: the file was not stored; complaint {reference} is kept as it was. "
+                "Try again later, or ask operations to free space.",
+            )
+
+        def record(session: Session) -> AttachmentOut:
+            complaint = get_complaint(session, reference)
+            row = ComplaintAttachment(
+                complaint_id=complaint.id,
+                filename=filename,
+                content_type=content_type[:120],
+                size=stored.size,
+                sha256=stored.sha256,
+                stored_name=stored.stored_name,
+                uploaded_by_id=actor.id,
+                uploaded_at=now(),
+            )
+            session.add(row)
+            session.flush()
+            return _out(row)
+
+        try:
+            return await asyncio.to_thread(in_transaction, core.sessions, record)
+        except BaseException:
+            store.delete(stored.stored_name)
+            raise
+
+    @api.get("/api/complaints/{reference}/attachments", response_model=list[AttachmentOut])
+    async def listing(reference: str, actor: staff) -> list[AttachmentOut]:
+        """The complaint's attachments, oldest first."""
+
+        def load(session: Session) -> list[AttachmentOut]:
+            complaint = get_complaint(session, reference)
+            require_estate(actor, complaint.estate_id)
+            rows = session.scalars(
+                select(ComplaintAttachment)
+                .where(ComplaintAttachment.complaint_id == complaint.id)
+                .order_by(ComplaintAttachment.id)
+            )
+            return [_out(r) for r in rows]
+
+        return await asyncio.to_thread(in_transaction, core.sessions, load)
+
+    return api
+
+
+def _error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    if field is not None:
+        return JSONResponse({"detail": [{"loc": [field], "msg": message, "type": "value_error"}]}, status_code=status)
+    return JSONResponse({"detail": message}, status_code=status)

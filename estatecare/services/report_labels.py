@@ -1,0 +1,102 @@
+"""Names shown in the monthly report, its email and its spreadsheet, per language.
+
+zh-Hant first (the default), then zh-Hans and English. Stored enum values that have
+no name here are shown as they are.
+"""
+
+from __future__ import annotations
+
+from models.enums import Locale
+
+_T = tuple[str, str, str]  # zh-Hant, zh-Hans, en
+
+LABELS: dict[str, _T] = {
+    # KPIs (R-KP-2)
+    "revisit_handling_rate": ("投訴及調查回訪處理率", "投诉及调查回访处理率", "Revisit handling rate"),
+    "repair_satisfaction": ("維修滿意率", "维修满意率", "Repair satisfaction"),
+    "on_site_signed_share": ("上門簽名回訪比例（本月）", "上门签名回访比例（本月）", "On-site signed revisits (month)"),
+    "on_site_signed_share_ytd": (
+        "上門簽名回訪比例（年累計）",
+        "上门签名回访比例（年累计）",
+        "On-site signed revisits (year to date)",
+    ),
+    "phone_letter_share": (
+        "電話及信函回訪比例（本月）",
+        "电话及信函回访比例（本月）",
+        "Phone + letter revisits (month)",
+    ),
+    "phone_letter_share_ytd": (
+        "電話及信函回訪比例（年累計）",
+        "电话及信函回访比例（年累计）",
+        "Phone + letter revisits (year to date)",
+    ),
+    # rates without a target
+    "response_on_time": ("及時響應率", "及时响应率", "First response on time"),
+    "resolution_on_time": ("及時處理率", "及时处理率", "Resolved on time"),
+    "satisfaction": ("回訪滿意率", "回访满意率", "Revisit satisfaction"),
+    "valid_share": ("有效投訴比例", "有效投诉比例", "Valid complaints"),
+    # table titles and columns
+    "t_overview": ("投訴概況", "投诉概况", "Complaints at a glance"),
+    "t_rates": ("及時率與滿意率", "及时率与满意率", "On-time and satisfaction rates"),
+    "t_category": ("按投訴性質", "按投诉性质", "By category"),
+    "t_service_area": ("按服務範疇", "按服务范畴", "By service area"),
+    "t_department": ("按責任部門", "按责任部门", "By department"),
+    "t_estate": ("按管理處", "按管理处", "By estate"),
+    "t_revisits": ("回訪統計", "回访统计", "Revisits"),
+    "t_escalations": ("升級", "升级", "Escalations"),
+    "c_name": ("項目", "项目", "Item"),
+    "c_count": ("件數", "件数", "Count"),
+    "c_valid": ("有效", "有效", "Valid"),
+    "c_rate": ("比率", "比率", "Rate"),
+    "c_estate": ("管理處", "管理处", "Estate"),
+    "c_complaints": ("投訴", "投诉", "Complaints"),
+    "c_open": ("未結", "未结", "Open"),
+    "c_overdue": ("逾期", "逾期", "Overdue"),
+    "c_revisits": ("回訪", "回访", "Revisits"),
+    "complaints": ("投訴總數", "投诉总数", "Complaints received"),
+    "valid": ("有效投訴", "有效投诉", "Valid"),
+    "invalid": ("無效投訴", "无效投诉", "Invalid"),
+    "unassessed": ("未評估", "未评估", "Not assessed yet"),
+    "repeat": ("重複投訴", "重复投诉", "Repeat complaints"),
+    "open": ("未結事項（月底）", "未结事项（月底）", "Open at month end"),
+    "overdue": ("逾期事項（月底）", "逾期事项（月底）", "Overdue at month end"),
+    "escalations": ("升級次數", "升级次数", "Escalations"),
+    "revisits_done": ("本月回訪", "本月回访", "Revisits this month"),
+    "on_site_done": ("上門回訪", "上门回访", "On site"),
+    "on_site_signed": ("其中簽名", "其中签名", "of which signed"),
+    "phone_done": ("電話回訪", "电话回访", "By phone"),
+    "letter_done": ("信函回訪", "信函回访", "By letter"),
+    "satisfied_full": ("滿意", "满意", "Satisfied"),
+    "basically_satisfied": ("基本滿意", "基本满意", "Basically satisfied"),
+    "unsatisfied": ("不滿意", "不满意", "Unsatisfied"),
+    "revisits_done_ytd": ("年累計回訪", "年累计回访", "Revisits, year to date"),
+    "company": ("全公司", "全公司", "Company-wide"),
+    "none": ("（未指定）", "（未指定）", "(none)"),
+    # categories (R-AS-1)
+    "facility": ("設施故障", "设施故障", "Facility failure"),
+    "service": ("服務質量", "服务质量", "Service quality"),
+    "environment": ("環境問題", "环境问题", "Environment"),
+    "safety": ("安全問題", "安全问题", "Safety"),
+    "other": ("其他", "其他", "Other"),
+    # service areas (R-AS-1, seed 001)
+    "housing": ("房管", "房管", "Housing"),
+    "security": ("治安", "治安", "Security"),
+    "vehicles": ("車輛", "车辆", "Vehicles"),
+    "cleaning": ("清潔", "清洁", "Cleaning"),
+    "landscaping": ("綠化", "绿化", "Landscaping"),
+    "repairs": ("維修", "维修", "Repairs"),
+    "community": ("社區活動", "社区活动", "Community activities"),
+    "convenience": ("便民服務", "便民服务", "Convenience services"),
+    # escalation kinds (R-HD-3)
+    "transfer_sheet": ("工作傳簽單", "工作传签单", "Transfer sheet"),
+    "major": ("重大投訴", "重大投诉", "Major complaint"),
+    "deadline_missed": ("逾期升級", "逾期升级", "Missed deadline"),
+}
+
+_INDEX = {Locale.ZH_HANT: 0, Locale.ZH_HANS: 1, Locale.EN: 2}
+
+
+def label(key: str, locale: Locale = Locale.ZH_HANT) -> str:
+    """The name of ``key`` in ``locale``; unknown keys are shown as they are."""
+    names = LABELS.get(key)
+    return names[_INDEX[locale]] if names is not None else key

@@ -1,0 +1,97 @@
+"""The monthly report over the REST API and the command line; the deployments and schedules."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from estatecare.api.app import create_app
+from estatecare.cli import app as cli
+from tests.integration.test_monthly import _estate, _hand_data, _orders, local
+from tests.lifecycle_support import World, make_world
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path) -> World:
+    return make_world(db_url, tmp_path)
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(world.core, clock=world.clock)) as c:
+        yield c
+
+
+def test_the_api_answers_the_report_model_to_staff_only(client: TestClient, world: World) -> None:
+    _hand_data(world.core)
+    assert client.get("/api/reports/monthly?month=2026-11").status_code == 401
+    r = client.get("/api/reports/monthly?month=2026-11", headers=world.auth("deputy-gm"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["month"] == "2026-11" and body["company"]["counts"]["complaints"] == 6
+    assert {e["code"] for e in body["estates"]} == {"CH", "NB"}
+    kpi = {k["id"]: k for k in body["estates"][0]["kpis"]}
+    assert kpi["phone_letter_share"]["met"] is True and kpi["revisit_handling_rate"]["met"] is False
+
+    # staff of an estate read their own estate only
+    own = client.get("/api/reports/monthly?month=2026-11", headers=world.auth("manager"))
+    assert own.status_code == 200 and own.json()["company"] is None
+    assert [e["code"] for e in own.json()["estates"]] == ["CH"]
+    assert client.get("/api/reports/monthly?month=2026-11&estate=NB", headers=world.auth("manager")).status_code == 403
+    assert client.get("/api/reports/monthly?month=2026-11&estate=XX", headers=world.auth("gm")).status_code == 404
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "2026-1", "november", ""])
+def test_the_api_refuses_a_bad_month_with_422(client: TestClient, world: World, bad: str) -> None:
+    r = client.get(f"/api/reports/monthly?month={bad}", headers=world.auth("gm"))
+    assert r.status_code == 422, r.text
+    assert "YYYY-MM" in json.dumps(r.json()) or "month" in json.dumps(r.json())
+
+
+def test_the_commands_report_and_sample(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESTATECARE_DATABASE_URL", world.core.settings.db_url)
+    monkeypatch.setenv("ESTATECARE_VAR_DIR", str(tmp_path))
+    _hand_data(world.core)
+    _orders(world.core, _estate(world.core), [local(2026, 11, d, 10) for d in range(1, 8)])
+    runner = CliRunner()
+
+    xlsx = tmp_path / "nov.xlsx"
+    out = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--xlsx", str(xlsx)])
+    assert out.exit_code == 0, out.output
+    assert "| 翠湖花園 | 維修滿意率 | 66.7% | >= 98.0% | ✘ **MISSED** |" in out.output
+    assert load_workbook(xlsx).sheetnames == ["回訪用戶月統計表", "目標達成", "投訴統計"]
+
+    out = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--estate", "NB", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["estates"][0]["counts"]["complaints"] == 1
+
+    bad = runner.invoke(cli, ["report", "monthly", "--month", "2026-13"])
+    assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+    unknown = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "XX"])
+    assert unknown.exit_code == 2 and "no estate with code 'XX'" in unknown.output
+
+    first = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH"])
+    assert first.exit_code == 0, first.output
+    assert first.output.startswith("CH 2026-11: 5 of 7 orders, 3 on site")
+    again = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH"])
+    assert again.output.replace(" (drawn before)", "") == first.output and "(drawn before)" in again.output
+
+
+def test_every_monthly_deployment_has_its_schedule_in_the_policy_timezone(world: World) -> None:
+    from deployments import all_deployments
+    from deployments.monthly import deployables
+
+    made = {d.name + "/" + d.flow_name: d for d in deployables(world.core.policy)}
+    sampling, summary = made["monthly/monthly-sampling"], made["monthly/monthly-summary"]
+    (s1,) = sampling.schedules
+    (s2,) = summary.schedules
+    assert s1.schedule.timezone == "Asia/Shanghai"  # type: ignore[union-attr]
+    assert "BYMONTHDAY=28,29,30;BYSETPOS=-1" in s1.schedule.rrule  # type: ignore[union-attr]
+    assert s2.schedule.cron == "0 9 1 * *"  # type: ignore[union-attr]
+    assert {"monthly-sampling", "monthly-summary"} <= {d.flow_name for d in all_deployments()}
