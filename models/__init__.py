@@ -6,7 +6,7 @@ from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
 from models.outbox import Notification, NotificationAttachment
 from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
-from models.web import ComplaintPhoto, ContactView, UsedLink
+from models.web import ContactView, UsedLink
 
 __all__ = [
     "Assignment",
@@ -15,7 +15,6 @@ __all__ = [
     "Complaint",
     "ComplaintAttachment",
     "ComplaintEvent",
-    "ComplaintPhoto",
     "ContactView",
     "Department",
     "Escalation",

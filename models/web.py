@@ -1,27 +1,13 @@
-"""Records kept by the web app: uploaded photos, used email links, views of contact data."""
+"""Records kept by the web app: used email links and views of contact data (photos are attachments)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
-
-
-class ComplaintPhoto(Base):
-    """A photo a resident attached to the online form (checked type and size)."""
-
-    __tablename__ = "complaint_photo"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaint.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(200), default="")
-    content_type: Mapped[str] = mapped_column(String(60))
-    size: Mapped[int] = mapped_column()
-    data: Mapped[bytes] = mapped_column(LargeBinary)
-    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class UsedLink(Base):

@@ -18,7 +18,7 @@ import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI, Request
@@ -36,6 +36,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from estatecare import links, mailcatcher
 from estatecare.api import views
 from estatecare.app import App
+from estatecare.attachments import AttachmentStore, StorageFull, Stored, TooLarge
 from estatecare.dispatch import Dispatcher
 from estatecare.services import lifecycle
 from estatecare.services.errors import ConflictError, Forbidden, NotFound
@@ -54,10 +55,10 @@ from estatecare.services.schemas import (
 from estatecare.webapp import access, export, mailbox
 from estatecare.webapp.i18n import HERE, environment, pick_locale, translations
 from estatecare.webapp.security import CSRF_FIELD, RateLimit, check_password, csrf_ok, csrf_token, hash_password
-from estatecare.webapp.uploads import Photo, UploadError, check_photo
+from estatecare.webapp.uploads import ALLOWED, Photo, UploadError, check_photo
 from models import (
     Complaint,
-    ComplaintPhoto,
+    ComplaintAttachment,
     Department,
     Escalation,
     Estate,
@@ -167,6 +168,7 @@ def create_webapp(
     secure = settings.session_cookie_secure
     if secure is None:
         secure = settings.base_url.startswith("https://")
+    store = AttachmentStore.from_settings(settings)
     form_limit = RateLimit(settings.public_form_rate)
     login_limit = RateLimit(settings.login_rate)
     catcher = mailcatcher.for_settings(settings)
@@ -461,17 +463,27 @@ def create_webapp(
         if errors or data is None:
             return await complaint_form(request, values, errors, 422)
         valid = data
+        stored: list[tuple[Photo, Stored]] = []
+        try:
+            for photo in photos:  # files first; their rows go in with the complaint, in one transaction
+                stored.append((photo, await asyncio.to_thread(store.save, photo.data, photo.filename, now=now())))
+        except (StorageFull, TooLarge) as exc:
+            for _, item in stored:
+                store.delete(item.stored_name)
+            log.warning("photos of an online complaint not stored: %s", exc)
+            return await complaint_form(request, values, {"photos": "storage"}, 507)
 
         def save(session: Session) -> str:
             complaint = lifecycle.submit(core, session, valid, now())
-            for photo in photos:
+            for photo, item in stored:
                 session.add(
-                    ComplaintPhoto(
+                    ComplaintAttachment(
                         complaint_id=complaint.id,
                         filename=photo.filename,
                         content_type=photo.content_type,
-                        size=len(photo.data),
-                        data=photo.data,
+                        size=item.size,
+                        sha256=item.sha256,
+                        stored_name=item.stored_name,
                         uploaded_at=now(),
                     )
                 )
@@ -479,8 +491,12 @@ def create_webapp(
 
         try:
             reference = await db(save)
-        except lifecycle.InvalidInput as exc:
-            return await complaint_form(request, values, {exc.field: str(exc).split(": ", 1)[-1]}, 422)
+        except BaseException as exc:
+            for _, item in stored:  # nothing half-written: no file without its complaint
+                store.delete(item.stored_name)
+            if isinstance(exc, lifecycle.InvalidInput):
+                return await complaint_form(request, values, {exc.field: str(exc).split(": ", 1)[-1]}, 422)
+            raise
         await dispatch("intake", reference)
         return RedirectResponse(f"/complaints/submitted/{reference}", status_code=303)
 
@@ -591,13 +607,14 @@ def create_webapp(
         visible = access.may_see_contact(actor, complaint)
         if visible and (complaint.complainant_name or complaint.contact_phone or complaint.contact_email):
             access.log_contact_view(session, actor, complaint, page, now())
-        photos = list(
-            session.execute(
-                select(ComplaintPhoto.id, ComplaintPhoto.filename)
-                .where(ComplaintPhoto.complaint_id == complaint.id)
-                .order_by(ComplaintPhoto.id)
+        photos = [
+            (aid, name, content_type in ALLOWED.values())
+            for aid, name, content_type in session.execute(
+                select(ComplaintAttachment.id, ComplaintAttachment.filename, ComplaintAttachment.content_type)
+                .where(ComplaintAttachment.complaint_id == complaint.id)
+                .order_by(ComplaintAttachment.id)
             )
-        )
+        ]
         return {
             "d": info,
             "contact": {
@@ -624,16 +641,24 @@ def create_webapp(
         token = request.query_params.get(links.QUERY_KEY, "")
         actor, _ = await acting(request, token, f"/staff/complaints/{reference}/")
 
-        def load(session: Session) -> tuple[str, bytes]:
+        def load(session: Session) -> tuple[str, str, str]:
             complaint = get_complaint(session, reference)
             require_estate(actor, complaint.estate_id)
-            row = session.get(ComplaintPhoto, photo_id)
+            row = session.get(ComplaintAttachment, photo_id)
             if row is None or row.complaint_id != complaint.id:
                 raise NotFound("no such photo")
-            return row.content_type, row.data
+            return row.content_type, row.filename, row.stored_name
 
-        content_type, data = await db(load)
-        return Response(data, media_type=content_type, headers={"X-Content-Type-Options": "nosniff"})
+        content_type, filename, stored_name = await db(load)
+        try:
+            data = await asyncio.to_thread(store.read, stored_name)
+        except FileNotFoundError as exc:
+            raise NotFound("the file of this attachment is missing from the store") from exc
+        if content_type in ALLOWED.values():  # checked images (the form) show in the page
+            return Response(data, media_type=content_type)
+        # Anything else (e.g. uploaded through the API) is only downloaded, never rendered here.
+        disposition = f"attachment; filename*=UTF-8''{quote(filename)}"
+        return Response(data, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
 
     @web.get("/staff/complaints/{reference}/revisits/{sequence}/signature.png")
     async def signature(request: Request, reference: str, sequence: int) -> Response:

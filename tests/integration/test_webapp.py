@@ -22,7 +22,7 @@ from estatecare import links
 from estatecare.api.app import create_app
 from estatecare.webapp.accounts import set_password
 from estatecare.webapp.i18n import LOCALE_DIR, TEMPLATE_DIR
-from models import Complaint, ComplaintPhoto, ContactView, Estate, Staff, UsedLink
+from models import Complaint, ComplaintAttachment, ContactView, Estate, Staff, UsedLink
 from models.enums import Role
 from notifications.i18n import missing_translations
 from tests.lifecycle_support import World, make_world
@@ -291,8 +291,9 @@ def test_uploads_must_be_real_images_within_the_size_limit(client: TestClient, w
     assert r.status_code == 303
     ref = r.headers["location"].rsplit("/", 1)[-1]
     with world.core.sessions() as s:
-        [photo] = s.scalars(select(ComplaintPhoto)).all()
+        [photo] = s.scalars(select(ComplaintAttachment)).all()
         assert photo.content_type == "image/png" and s.scalar(select(func.count()).select_from(Complaint)) == 1
+    assert (world.core.settings.attachments_path / photo.stored_name).read_bytes() == _png()  # the shared store
     sign_in(client, "manager")
     shown = client.get(f"/staff/complaints/{ref}/photos/{photo.id}")
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
@@ -403,7 +404,7 @@ def test_the_photos_of_the_links_complaint_open_with_the_link_and_nothing_else_d
     link = link_of(world, "work_arrangement", ref)
     token = link.split("?t=", 1)[1]
     with world.core.sessions() as s:
-        photo_id = s.scalar(select(ComplaintPhoto.id))
+        photo_id = s.scalar(select(ComplaintAttachment.id))
     page = client.get(link)
     assert f"/staff/complaints/{ref}/photos/{photo_id}?t={token}" in page.text
     assert client.get(f"/staff/complaints/{ref}/photos/{photo_id}?t={token}").status_code == 200

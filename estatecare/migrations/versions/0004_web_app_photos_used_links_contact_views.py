@@ -1,4 +1,4 @@
-"""web app photos, used links, contact views
+"""web app: used links, contact views
 
 Revision ID: 0004
 Revises: 0006
@@ -28,20 +28,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['staff_id'], ['staff.id'], name=op.f('fk_used_link_staff_id_staff')),
     sa.PrimaryKeyConstraint('jti', name=op.f('pk_used_link'))
     )
-    op.create_table('complaint_photo',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('complaint_id', sa.Integer(), nullable=False),
-    sa.Column('filename', sa.String(length=200), nullable=False),
-    sa.Column('content_type', sa.String(length=60), nullable=False),
-    sa.Column('size', sa.Integer(), nullable=False),
-    sa.Column('data', sa.LargeBinary(), nullable=False),
-    sa.Column('uploaded_at', models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['complaint_id'], ['complaint.id'], name=op.f('fk_complaint_photo_complaint_id_complaint')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint_photo'))
-    )
-    with op.batch_alter_table('complaint_photo', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_complaint_photo_complaint_id'), ['complaint_id'], unique=False)
-
     op.create_table('contact_view',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('complaint_id', sa.Integer(), nullable=False),
@@ -66,9 +52,5 @@ def downgrade() -> None:
         batch_op.drop_index('ix_contact_view_complaint_at')
 
     op.drop_table('contact_view')
-    with op.batch_alter_table('complaint_photo', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_complaint_photo_complaint_id'))
-
-    op.drop_table('complaint_photo')
     op.drop_table('used_link')
     # ### end Alembic commands ###
