@@ -40,7 +40,10 @@ PASSWORD = "demo-password-1"
 DOMAIN = "estatecare.localhost"
 
 
-@pytest.fixture(scope="session")
+# Module scope: this module is the only user, so it is still one browser and one app server per
+# session; and Playwright's sync API, which keeps an event loop in the main thread while it is
+# open, is closed before other modules' tests (which call asyncio.run) run.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Playwright]:
     if chromium_path() is None:
         message = "chromium is not installed (make .venv/.installed installs Debian's chromium as root)"
@@ -51,7 +54,7 @@ def playwright_driver() -> Iterator[Playwright]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     """One chromium for the whole session."""
     path = chromium_path()
@@ -61,7 +64,7 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
     b.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def checker() -> Iterator[Checker]:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
@@ -71,7 +74,7 @@ def checker() -> Iterator[Checker]:
     print(f"\nbrowser screenshots of {len(c.reports)} pages kept in {ARTIFACTS.resolve()}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def site(prefect_api: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """The web process (API, web app, dispatcher) on a free port; one for the session."""
     var = tmp_path_factory.mktemp("webapp-var")
