@@ -18,6 +18,7 @@ from estatecare import mailcatcher, prefect_server
 from estatecare.app import App
 from estatecare.demo import database_is_empty, seed_demo
 from estatecare.migrate import upgrade
+from estatecare.webapp.accounts import write_demo_passwords
 
 
 def run() -> None:
@@ -32,6 +33,7 @@ def run() -> None:
         tokens.write_text("".join(f"{s.email}\t{s.role.value}\t{s.token}\n" for s in seeded), encoding="utf-8")
         tokens.chmod(0o600)
         print(f"demo data seeded ({len(seeded)} staff; API tokens in {tokens})", flush=True)
+        print(f"web app sign-in passwords in {write_demo_passwords(core)}", flush=True)
 
     catcher = mailcatcher.start_for(settings)
     env = prefect_server.prefect_env(settings.var_dir, settings.prefect_port)
@@ -64,6 +66,7 @@ def run() -> None:
             f"  Prefect UI:  http://127.0.0.1:{settings.prefect_port}\n"
             f"  Prefect API: {api}\n"
             f"  REST API:    http://{settings.web_host}:{settings.web_port}/docs\n"
+            f"  web app:     http://{settings.web_host}:{settings.web_port}/  (caught mail: /mail)\n"
             f"  database:    {settings.db_url}\n"
             f"  policy:      {settings.policy_file or 'shipped default (seed values)'}\n"
             f"  mail:        {mail}\n"

@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     smtp_connections: int = 4  # parallel SMTP connections of one sender
     mail_catcher: bool = True  # `estatecare run` catches mail to 127.0.0.1:smtp_port in var/mail/
     mail_from: str = "Estate Care <no-reply@estatecare.localhost>"
+    # Web app (issue 6): signing key (default: generated once into var/secret-key), email links, hardening.
+    secret_key: str = ""
+    link_max_age_hours: float = 168.0  # an email action link expires after this long
+    session_cookie_secure: bool | None = None  # default: secure when base_url is https
+    session_max_age_hours: float = 12.0
+    public_form_rate: str = "5/minute"  # online complaints per client address
+    login_rate: str = "10/minute"  # login attempts per client address
+    upload_max_bytes: int = 5_000_000  # per photo
+    upload_max_files: int = 3
+    prefect_ui_url: str = ""  # default: the local server at prefect_port
     # Distributed mode (docs/operations.md): "in-process" runs lifecycle flows inside the web
     # process; "deployments" starts them as deployment runs that workers of a work pool pick up.
     dispatch: Literal["in-process", "deployments"] = "in-process"

@@ -6,6 +6,7 @@ from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
 from models.outbox import Notification, NotificationAttachment
 from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
+from models.web import ContactView, UsedLink
 
 __all__ = [
     "Assignment",
@@ -14,6 +15,7 @@ __all__ = [
     "Complaint",
     "ComplaintAttachment",
     "ComplaintEvent",
+    "ContactView",
     "Department",
     "Escalation",
     "Estate",
@@ -25,6 +27,7 @@ __all__ = [
     "SamplingDraw",
     "Staff",
     "Unit",
+    "UsedLink",
     "WorkOrder",
     "utcnow",
 ]

@@ -37,6 +37,7 @@ from estatecare.services.schemas import (
     RevisitIn,
     WorkOrderIn,
 )
+from estatecare.webapp.app import create_webapp
 from models import Complaint
 from models.enums import ComplaintStatus
 from models.lifecycle import IllegalTransition
@@ -272,6 +273,7 @@ def create_app(
     async def healthz() -> dict[str, Any]:
         return {"ok": True}
 
+    api.mount("/", create_webapp(core, dispatcher, clock=now))  # the web app (issue 6): pages after the API routes
     return api
 
 

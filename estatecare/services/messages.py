@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
+from estatecare.links import sign_url
 from models import Complaint, Estate, Notification, Revisit, Staff, Unit
 from models.enums import Locale
 from notifications.catalogue import mask_phone
@@ -64,9 +65,21 @@ def _base(session: Session, complaint: Complaint) -> dict[str, Any]:
 
 
 def to_staff(
-    session: Session, staff: Staff, template: str, context: dict[str, Any], key: str, complaint: Complaint | None
+    session: Session,
+    staff: Staff,
+    template: str,
+    context: dict[str, Any],
+    key: str,
+    complaint: Complaint | None,
+    core: App | None = None,
 ) -> Notification:
-    """Queue a message to a staff member in their language."""
+    """Queue a message to a staff member in their language.
+
+    With ``core``, the ``action_url`` becomes a signed, expiring link for this person and
+    that page only (``estatecare.links``).
+    """
+    if core is not None and context.get("action_url"):
+        context = {**context, "action_url": sign_url(core.settings, staff.id, str(context["action_url"]))}
     return queue(
         session,
         template=template,
@@ -148,7 +161,7 @@ def escalation(
         **(extra or {}),
     }
     for person in recipients:
-        to_staff(session, person, "escalation", context, f"{key}:{person.id}", complaint)
+        to_staff(session, person, "escalation", context, f"{key}:{person.id}", complaint, core)
 
 
 def assess_task(core: App, session: Session, complaint: Complaint, supervisor: Staff) -> None:
@@ -159,7 +172,7 @@ def assess_task(core: App, session: Session, complaint: Complaint, supervisor: S
         "due_at": iso(complaint.response_due_at),
         "action_url": action_url(core, complaint, "assessment"),
     }
-    to_staff(session, supervisor, "assess_task", context, f"assess_task:{complaint.id}", complaint)
+    to_staff(session, supervisor, "assess_task", context, f"assess_task:{complaint.id}", complaint, core)
 
 
 def work_arrangement(
@@ -181,7 +194,7 @@ def work_arrangement(
         "instructions": instructions,
         "assigned_by": assigned_by,
     }
-    to_staff(session, handler, "work_arrangement", context, key, complaint)
+    to_staff(session, handler, "work_arrangement", context, key, complaint, core)
 
 
 def transfer_sheet(
@@ -204,7 +217,9 @@ def transfer_sheet(
         "level": level,
         "action_url": action_url(core, complaint, "decision"),
     }
-    to_staff(session, superior, "transfer_sheet", context, f"transfer_sheet:{escalation_id}:{superior.id}", complaint)
+    to_staff(
+        session, superior, "transfer_sheet", context, f"transfer_sheet:{escalation_id}:{superior.id}", complaint, core
+    )
 
 
 def confirm_task(
@@ -221,7 +236,7 @@ def confirm_task(
         "handler_name": handler_name,
         "action_url": action_url(core, complaint, "confirmation"),
     }
-    to_staff(session, head, "confirm_task", context, f"confirm_task:{complaint.id}:{seq}", complaint)
+    to_staff(session, head, "confirm_task", context, f"confirm_task:{complaint.id}:{seq}", complaint, core)
 
 
 def progress_update(
@@ -275,4 +290,4 @@ def revisit_task(core: App, session: Session, complaint: Complaint, revisit: Rev
         "action_url": action_url(core, complaint, "revisit"),
         **_contact(complaint),
     }
-    to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", complaint)
+    to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", complaint, core)

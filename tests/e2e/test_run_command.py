@@ -22,7 +22,9 @@ def free_port() -> int:
 
 def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port = free_port()
+    web_port = free_port()
     env = {
+        "ESTATECARE_WEB_PORT": str(web_port),
         **os.environ,
         "ESTATECARE_VAR_DIR": str(tmp_path / "var"),
         "ESTATECARE_PREFECT_PORT": str(port),
@@ -56,6 +58,11 @@ def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) ->
         assert re.search(r"mail: +smtp://127\.0\.0\.1:\d+ \(caught in ", output), output
         assert httpx.get(match.group(1), timeout=10).status_code == 200
         assert httpx.get(f"{match.group(1)}/api/health", timeout=10).json() is True
+        assert f"web app:     http://127.0.0.1:{web_port}/" in output
+        assert "web app sign-in passwords in " in output
+        home = _wait_for_page(f"http://127.0.0.1:{web_port}/")
+        assert "我要投訴" in home.text and 'href="/mail"' in home.text
+        assert _wait_for_page(f"http://127.0.0.1:{web_port}/mail").status_code == 200
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:
@@ -65,3 +72,19 @@ def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) ->
     assert rest.rstrip().endswith("stopped.")
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "the Prefect server is still listening after Ctrl-C"
+
+
+def _wait_for_page(url: str, timeout: float = 90.0) -> httpx.Response:
+    """The web process starts after the Prefect server is healthy: wait for its first answer."""
+    until = time.monotonic() + timeout
+    while True:
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            if time.monotonic() > until:
+                raise
+        if time.monotonic() > until:
+            raise AssertionError(f"{url} did not answer 200 within {timeout:.0f} s")
+        time.sleep(0.5)

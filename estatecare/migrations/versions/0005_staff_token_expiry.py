@@ -1,7 +1,7 @@
 """staff API tokens expire
 
 Revision ID: 0005
-Revises: 0006
+Revises: 0004
 Create Date: 2026-11-23 13:05:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 import models.base
 
 revision = '0005'
-down_revision = '0006'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 

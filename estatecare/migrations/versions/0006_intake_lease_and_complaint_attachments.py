@@ -1,7 +1,7 @@
 """intake lease and complaint attachments
 
 Revision ID: 0006
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-23 13:05:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import models.base
 
 revision = '0006'
-down_revision = '0002'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,223 @@
+"""Who sees what in the web app, the staff inbox and the register queries.
+
+R-IN-6: a handler sees the complainant's contact only while the case is assigned to
+them; supervisors, leaders and the service centre (front desk, revisit staff) see it
+because they handle complaints. Every time contact data is shown, a ``ContactView``
+row records who saw it, when and on which page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from estatecare.services.lifecycle import SUPERVISORS, VISITORS
+from estatecare.services.people import RANK, Actor
+from models import Complaint, ContactView, Department, Escalation, Estate, Revisit, Staff
+from models.enums import Category, ComplaintStatus, EscalationKind, Role
+
+S = ComplaintStatus
+ASSIGNED_STATES = (S.ASSIGNED, S.REOPENED)
+
+
+def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
+    """R-IN-6: handlers only while the case is assigned to them; the service centre and supervisors always."""
+    if actor.estate_id is not None and actor.estate_id != complaint.estate_id:
+        return False
+    if actor.role in SUPERVISORS or actor.role in VISITORS:
+        return True
+    return complaint.assignee_id == actor.id and ComplaintStatus(complaint.status) in ASSIGNED_STATES
+
+
+def log_contact_view(session: Session, actor: Actor, complaint: Complaint, page: str, now: datetime) -> None:
+    """Record that ``actor`` was shown the contact data of ``complaint`` (R-IN-6)."""
+    session.add(ContactView(complaint_id=complaint.id, staff_id=actor.id, viewed_at=now, page=page[:60]))
+
+
+@dataclass(frozen=True)
+class Task:
+    """One line of "my tasks"."""
+
+    kind: str  # assess, handle, confirm, revisit, decide
+    reference: str
+    content: str
+    due_at: datetime | None
+    overdue: bool
+    path: str
+
+
+def _estate_scope(actor: Actor) -> list[ColumnElement[bool]]:
+    return [Complaint.estate_id == actor.estate_id] if actor.estate_id is not None else []
+
+
+def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
+    """What waits for ``actor``: assess, handle, confirm, revisit, decide; earliest deadline first."""
+    tasks: list[Task] = []
+
+    def add(kind: str, c: Complaint, due: datetime | None, page: str) -> None:
+        tasks.append(
+            Task(kind, c.reference, c.content, due, bool(due and due < now), f"/staff/complaints/{c.reference}/{page}")
+        )
+
+    scope = _estate_scope(actor)
+    if actor.role in SUPERVISORS:
+        for c in session.scalars(select(Complaint).where(Complaint.status == S.RECEIVED, *scope)):
+            add("assess", c, c.response_due_at, "assessment")
+    for c in session.scalars(
+        select(Complaint).where(Complaint.assignee_id == actor.id, Complaint.status.in_(ASSIGNED_STATES))
+    ):
+        add("handle", c, c.resolution_due_at, "resolution")
+    if actor.role is Role.DEPARTMENT_HEAD:
+        staff = session.get(Staff, actor.id)
+        if staff is not None and staff.department_id is not None:
+            for c in session.scalars(
+                select(Complaint).where(Complaint.status == S.RESOLVED, Complaint.department_id == staff.department_id)
+            ):
+                add("confirm", c, c.resolution_due_at, "confirmation")
+    for r, c in session.execute(
+        select(Revisit, Complaint)
+        .join(Complaint, Complaint.id == Revisit.complaint_id)
+        .where(Revisit.visitor_id == actor.id, Revisit.done_at.is_(None), Complaint.status == S.REVISIT_DUE)
+    ):
+        add("revisit", c, r.due_at, "revisit")
+    roles_below = [role for role in Role if RANK[role] <= RANK[actor.role]]
+    for c in session.scalars(
+        select(Complaint)
+        .join(Escalation, Escalation.complaint_id == Complaint.id)
+        .where(
+            Escalation.decided_at.is_(None),
+            Escalation.kind != EscalationKind.MAJOR,
+            Escalation.to_role.in_(roles_below),
+            Complaint.status.in_([S.ASSESSED, S.ASSIGNED, S.REOPENED]),
+            *scope,
+        )
+        .distinct()
+    ):
+        add("decide", c, c.resolution_due_at, "decision")
+    far = datetime.max.replace(tzinfo=now.tzinfo)
+    return sorted(tasks, key=lambda t: (t.due_at or far, t.reference))
+
+
+@dataclass(frozen=True)
+class RegisterFilter:
+    """The register's filters (all optional)."""
+
+    status: ComplaintStatus | None = None
+    category: Category | None = None
+    overdue: bool = False
+    mine: bool = False
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class RegisterRow:
+    """One complaint in the register (no contact data: R-IN-6)."""
+
+    reference: str
+    estate: str
+    received_at: datetime
+    channel: str
+    category: str
+    severity: str
+    urgency: str
+    status: str
+    department: str
+    assignee: str
+    due_at: datetime | None
+    overdue: bool
+    satisfaction: str
+    closed_at: datetime | None
+    content: str
+
+
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL condition: a deadline of the current state has passed."""
+    return or_(
+        and_(
+            Complaint.status.in_([S.RECEIVED, S.ASSESSED]),
+            Complaint.first_response_at.is_(None),
+            Complaint.response_due_at < now,
+        ),
+        and_(Complaint.status.in_(ASSIGNED_STATES), Complaint.resolution_due_at < now),
+        and_(Complaint.status == S.REVISIT_DUE, Complaint.revisit_due_at < now),
+    )
+
+
+def _current_due(c: Complaint) -> datetime | None:
+    status = ComplaintStatus(c.status)
+    if status in (S.RECEIVED, S.ASSESSED):
+        return c.response_due_at if c.first_response_at is None else None
+    if status in ASSIGNED_STATES or status is S.RESOLVED:
+        return c.resolution_due_at
+    if status is S.REVISIT_DUE:
+        return c.revisit_due_at
+    return None
+
+
+def register_query(actor: Actor, f: RegisterFilter, now: datetime) -> Select[Complaint, str, str | None, str | None]:
+    """The register's rows for ``actor`` (their estates only) under the filters, newest first."""
+    query = (
+        select(Complaint, Estate.code, Department.name, Staff.name)
+        .join(Estate, Estate.id == Complaint.estate_id)
+        .outerjoin(Department, Department.id == Complaint.department_id)
+        .outerjoin(Staff, Staff.id == Complaint.assignee_id)
+        .where(*_estate_scope(actor))
+    )
+    if f.status is not None:
+        query = query.where(Complaint.status == f.status)
+    if f.category is not None:
+        query = query.where(Complaint.category == f.category)
+    if f.overdue:
+        query = query.where(overdue_clause(now))
+    if f.mine:
+        query = query.where(Complaint.assignee_id == actor.id)
+    if f.received_from is not None:
+        query = query.where(Complaint.received_at >= f.received_from)
+    if f.received_to is not None:
+        query = query.where(Complaint.received_at < f.received_to)
+    if f.text:
+        like = f"%{f.text}%"
+        query = query.where(or_(Complaint.reference.ilike(like), Complaint.content.ilike(like)))
+    return query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+
+
+def register_rows(
+    session: Session, actor: Actor, f: RegisterFilter, now: datetime, limit: int | None = None
+) -> list[RegisterRow]:
+    """The register as rows (``limit`` None: all of them, for export)."""
+    query = register_query(actor, f, now)
+    if limit is not None:
+        query = query.limit(limit)
+    rows = []
+    for c, code, dept, assignee in session.execute(query):
+        due = _current_due(c)
+        rows.append(
+            RegisterRow(
+                reference=c.reference,
+                estate=code,
+                received_at=c.received_at,
+                channel=c.channel.value,
+                category=c.category.value if c.category else "",
+                severity=c.severity.value,
+                urgency=c.urgency.value,
+                status=ComplaintStatus(c.status).value,
+                department=dept or "",
+                assignee=assignee or "",
+                due_at=due,
+                overdue=bool(due and due < now and ComplaintStatus(c.status) is not S.RESOLVED),
+                satisfaction=c.satisfaction.value if c.satisfaction else "",
+                closed_at=c.closed_at,
+                content=c.content,
+            )
+        )
+    return rows
+
+
+def register_count(session: Session, actor: Actor, f: RegisterFilter, now: datetime) -> int:
+    """How many complaints the filters match."""
+    return session.scalar(select(func.count()).select_from(register_query(actor, f, now).subquery())) or 0

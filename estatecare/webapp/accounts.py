@@ -1,0 +1,51 @@
+"""Staff passwords for the web app (argon2id)."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from estatecare.services.errors import NotFound
+from estatecare.webapp.security import hash_password
+from models import Staff
+
+if TYPE_CHECKING:
+    from estatecare.app import App
+
+MIN_PASSWORD = 10
+
+
+def set_password(session: Session, email: str, password: str) -> Staff:
+    """Set a staff member's password (at least ``MIN_PASSWORD`` characters)."""
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
+    staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email.lower()))
+    if staff is None:
+        raise NotFound(f"no staff member with email {email!r}")
+    staff.password_hash = hash_password(password)
+    return staff
+
+
+def give_demo_passwords(session: Session) -> dict[str, str]:
+    """A random password for every staff member who has none (demo set-up); email -> password."""
+    given: dict[str, str] = {}
+    for staff in session.scalars(select(Staff).where(Staff.password_hash.is_(None)).order_by(Staff.id)):
+        password = secrets.token_urlsafe(9)
+        staff.password_hash = hash_password(password)
+        given[staff.email] = password
+    return given
+
+
+def write_demo_passwords(core: App, code: str = "CH") -> Path:
+    """Give demo staff without a password one, and list them in ``var/demo-passwords-<code>.txt`` (mode 600)."""
+    with core.transaction() as session:
+        given = give_demo_passwords(session)
+    path = Path(core.settings.var_dir) / f"demo-passwords-{code}.txt"
+    with path.open("a", encoding="utf-8") as fh:
+        fh.writelines(f"{email}\t{password}\n" for email, password in given.items())
+    path.chmod(0o600)
+    return path
