@@ -110,14 +110,17 @@ class Dispatcher:
     async def _sweep_loop(self) -> None:
         assert self.sweep is not None
         # A flow run interrupted by cancel() may end with an ordinary exception instead of
-        # CancelledError, so the loop also checks the stop flag.
+        # CancelledError (Prefect catches it), so the loop also checks the stop flag and the
+        # task's pending cancellation: asyncio.run's clean-up after a signal cancels it too.
         while not self._stopping:
             await asyncio.sleep(self.sweep_every)
             try:
                 await self.sweep()
             except Exception as exc:
-                if not self._stopping:
-                    log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
+                task = asyncio.current_task()
+                if self._stopping or (task is not None and task.cancelling()):
+                    return
+                log.warning("sweep did not run (%s); trying again in %.0f s", exc, self.sweep_every)
 
     async def stop(self, grace: float = 30.0) -> None:
         """Let queued work finish (up to ``grace`` seconds), then stop; leftovers wait for the sweep."""

@@ -30,10 +30,9 @@ def test_complaints_arriving_together_share_one_flow_run() -> None:
 def test_stop_ends_a_sweep_that_turns_its_cancellation_into_an_error() -> None:
     """A Prefect flow cancelled mid-run may raise an ordinary error; the sweep must not go round again."""
     sweeps: list[int] = []
-    started = asyncio.Event
 
     async def scenario() -> None:
-        in_sweep = started()
+        in_sweep = asyncio.Event()
 
         async def sweep() -> Any:
             sweeps.append(1)
@@ -48,6 +47,32 @@ def test_stop_ends_a_sweep_that_turns_its_cancellation_into_an_error() -> None:
         await in_sweep.wait()
         await asyncio.wait_for(d.stop(grace=5), 10)
         await asyncio.sleep(0.05)
+
+    asyncio.run(scenario())
+    assert sweeps == [1]
+
+
+def test_cancelling_the_sweeper_without_stop_ends_it() -> None:
+    """After a signal, asyncio.run cancels leftover tasks without calling stop(); the sweep must not loop on."""
+    sweeps: list[int] = []
+
+    async def scenario() -> None:
+        in_sweep = asyncio.Event()
+
+        async def sweep() -> Any:
+            sweeps.append(1)
+            in_sweep.set()
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                raise RuntimeError("All connection attempts failed") from None
+
+        d = Dispatcher({}, sweep=sweep, sweep_every=0.01)
+        d.start()
+        await in_sweep.wait()
+        assert d._sweeper is not None
+        d._sweeper.cancel()
+        await asyncio.wait_for(asyncio.wait({d._sweeper}), 10)
 
     asyncio.run(scenario())
     assert sweeps == [1]
