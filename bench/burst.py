@@ -161,7 +161,8 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
         "ESTATECARE_WEB_PORT": str(web_port),
         "ESTATECARE_SMTP_PORT": str(smtp_port),
     }
-    os.environ.update(env)
+    saved_env = dict(os.environ)
+    os.environ.update(env)  # the floor's flow runs go to this server; restored for the next benchmark
     server = start_child(
         ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(prefect_port)], tmp / "prefect.log", env
     )
@@ -199,6 +200,8 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
             stop_process(web)
         stop_process(server)
         sink.terminate()
+        os.environ.clear()
+        os.environ.update(saved_env)
     latencies.sort()
     complete = assigned >= count and notices.value >= count
     print(
