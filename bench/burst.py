@@ -91,7 +91,8 @@ async def _post_all(base: str, count: int) -> list[float]:
     bodies = [_complaint(i, rng) for i in range(count)]
     # a new connection per complaint, as 1,000 residents' browsers would open
     limits = httpx.Limits(max_connections=100, max_keepalive_connections=0)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
+    timeout = httpx.Timeout(120, pool=None)  # 1,000 requests queue for 100 connections: no limit on the wait
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout) as client:
 
         async def one(body: dict[str, Any]) -> float:
             t0 = time.perf_counter()
