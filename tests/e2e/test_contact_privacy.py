@@ -58,7 +58,7 @@ def web(prefect_api: str, smtp_server: SmtpTestServer, tmp_path: Path) -> Iterat
         )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_for(lambda: proc.poll() is None and _healthy(base), timeout=120, what="the web process to start")
+        wait_for(lambda: proc.poll() is None and _healthy(base), timeout=300, what="the web process to start")
         yield base, world, log_path
     finally:
         proc.terminate()
