@@ -189,27 +189,3 @@ def _safe_url(url: str) -> str:
 def main() -> None:
     """Console-script entry point."""
     app()
-
-
-staff_app = typer.Typer(help="Staff accounts of the web app.", no_args_is_help=True)
-app.add_typer(staff_app, name="staff")
-
-
-@staff_app.command("set-password")
-def staff_set_password(
-    email: str,
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
-) -> None:
-    """Set a staff member's web app password (stored as an argon2id hash)."""
-    from estatecare.app import App
-    from estatecare.services.errors import NotFound
-    from estatecare.webapp.accounts import set_password
-
-    core = App.from_settings()
-    try:
-        with core.transaction() as session:
-            set_password(session, email, password)
-    except (NotFound, ValueError) as exc:
-        _fail(str(exc))
-        return
-    typer.echo(f"password set for {email}")

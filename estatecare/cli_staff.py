@@ -9,7 +9,7 @@ import typer
 
 from estatecare.services.errors import NotFound
 
-staff_app = typer.Typer(help="Staff API tokens.", no_args_is_help=True)
+staff_app = typer.Typer(help="Staff API tokens and web app passwords.", no_args_is_help=True)
 
 
 @staff_app.command("issue-token")
@@ -46,3 +46,22 @@ def revoke_token_cmd(email: Annotated[str, typer.Argument(help="The staff member
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from exc
     typer.echo(f"token of {email} revoked")
+
+
+@staff_app.command("set-password")
+def staff_set_password(
+    email: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True, confirmation_prompt=True)],
+) -> None:
+    """Set a staff member's web app password (stored as an argon2id hash)."""
+    from estatecare.app import App
+    from estatecare.webapp.accounts import set_password
+
+    core = App.from_settings()
+    try:
+        with core.transaction() as session:
+            set_password(session, email, password)
+    except (NotFound, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(f"password set for {email}")

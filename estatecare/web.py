@@ -54,4 +54,13 @@ def serve(core: App | None = None) -> None:
     # default 5 ms switch interval every wake-up of the loop waited up to 5 ms behind a busy
     # step, and a request needs many: intake fell to ~10 requests/s during a burst.
     sys.setswitchinterval(0.0005)
-    uvicorn.run(build(core, sweep_every=s.sweep_every_seconds), host=s.web_host, port=s.web_port, log_level="info")
+    # Keep idle connections longer than clients and proxies do (they commonly keep 60 s):
+    # uvicorn's 5 s default closes a connection just as a client reuses it for a POST,
+    # which the client cannot safely retry.
+    uvicorn.run(
+        build(core, sweep_every=s.sweep_every_seconds),
+        host=s.web_host,
+        port=s.web_port,
+        log_level="info",
+        timeout_keep_alive=75,
+    )
