@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, aliased
 
 from estatecare.app import App
 from estatecare.services.errors import Forbidden
-from estatecare.services.lifecycle import SUPERVISORS, VISITORS, InvalidInput
+from estatecare.services.lifecycle import SUPERVISORS, InvalidInput, may_see_contact
 from estatecare.services.people import Actor, require_estate, require_role
 from estatecare.services.records import get_complaint
 from estatecare.services.schemas import WorkOrderIn
@@ -203,11 +203,6 @@ def _summary(c: Complaint, estate_code: str, assignee_email: str | None, now: da
         revisit_due_at=c.revisit_due_at,
         overdue=_is_overdue(c, now),
     )
-
-
-def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
-    """Those who handle the case: the assignee, the supervisors and leaders, the revisit staff (R-IN-6)."""
-    return actor.role in SUPERVISORS or actor.role in VISITORS or actor.id == complaint.assignee_id
 
 
 def complaint_detail(session: Session, actor: Actor, reference: str, now: datetime) -> ComplaintDetail:

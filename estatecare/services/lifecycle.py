@@ -67,6 +67,17 @@ SUPERVISORS = {Role.PROPERTY_SUPERVISOR, Role.SERVICE_CENTRE_MANAGER, Role.DEPUT
 HANDLING = {Role.HANDLER, Role.DEPARTMENT_HEAD, *SUPERVISORS}
 VISITORS = {Role.RECEPTIONIST, *SUPERVISORS}
 WRITTEN_CHANNELS = {Channel.LETTER, Channel.SUPERIOR_BODY}
+ASSIGNED_STATES = (S.ASSIGNED, S.REOPENED)
+
+
+def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
+    """R-IN-6: supervisors, leaders and the service centre always (they handle complaints);
+    a handler only while the case is assigned to them; nobody of another estate."""
+    if actor.estate_id is not None and actor.estate_id != complaint.estate_id:
+        return False
+    if actor.role in SUPERVISORS or actor.role in VISITORS:
+        return True
+    return complaint.assignee_id == actor.id and ComplaintStatus(complaint.status) in ASSIGNED_STATES
 
 
 class InvalidInput(ValueError):

@@ -14,22 +14,14 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from estatecare.services.lifecycle import SUPERVISORS, VISITORS
+from estatecare.services.lifecycle import ASSIGNED_STATES as ASSIGNED_STATES
+from estatecare.services.lifecycle import SUPERVISORS
+from estatecare.services.lifecycle import may_see_contact as may_see_contact  # the one R-IN-6 rule
 from estatecare.services.people import RANK, Actor
 from models import Complaint, ContactView, Department, Escalation, Estate, Revisit, Staff
 from models.enums import Category, ComplaintStatus, EscalationKind, Role
 
 S = ComplaintStatus
-ASSIGNED_STATES = (S.ASSIGNED, S.REOPENED)
-
-
-def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
-    """R-IN-6: handlers only while the case is assigned to them; the service centre and supervisors always."""
-    if actor.estate_id is not None and actor.estate_id != complaint.estate_id:
-        return False
-    if actor.role in SUPERVISORS or actor.role in VISITORS:
-        return True
-    return complaint.assignee_id == actor.id and ComplaintStatus(complaint.status) in ASSIGNED_STATES
 
 
 def log_contact_view(session: Session, actor: Actor, complaint: Complaint, page: str, now: datetime) -> None:

@@ -279,3 +279,8 @@ def test_the_register_filters_and_hides_contact_from_people_not_handling_the_cas
     seen = client.get(f"/api/complaints/{other}", headers=world.auth("engineering-2")).json()
     assert seen["contact_visible"] is False and seen["complainant_name"] is None
     assert seen["contact_phone"] == "139****0002"
+    mine = client.get(f"/api/complaints/{ref}", headers=world.auth("engineering-1")).json()
+    assert mine["contact_visible"] is True and mine["complainant_name"] == "黃先生"
+    client.post(f"/api/complaints/{ref}/resolution", json={"result": "已修好"}, headers=world.auth("engineering-1"))
+    after = client.get(f"/api/complaints/{ref}", headers=world.auth("engineering-1")).json()
+    assert after["status"] == "resolved" and after["contact_visible"] is False  # R-IN-6: only while assigned
