@@ -27,24 +27,30 @@ def test_complaints_arriving_together_share_one_flow_run() -> None:
     assert [[r[0] for r in batch] for batch in calls] == [[0, 1, 2, 3, 4]]
 
 
+async def _dispatcher_in_a_stubborn_sweep(sweeps: list[int]) -> Dispatcher:
+    """A dispatcher whose sweep is under way and, like a cancelled Prefect flow, turns its
+    cancellation into an ordinary error."""
+    in_sweep = asyncio.Event()
+
+    async def sweep() -> Any:
+        sweeps.append(1)
+        in_sweep.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            raise RuntimeError("All connection attempts failed") from None
+
+    d = Dispatcher({}, sweep=sweep, sweep_every=0.01)
+    d.start()
+    await in_sweep.wait()
+    return d
+
+
 def test_stop_ends_a_sweep_that_turns_its_cancellation_into_an_error() -> None:
-    """A Prefect flow cancelled mid-run may raise an ordinary error; the sweep must not go round again."""
     sweeps: list[int] = []
 
     async def scenario() -> None:
-        in_sweep = asyncio.Event()
-
-        async def sweep() -> Any:
-            sweeps.append(1)
-            in_sweep.set()
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                raise RuntimeError("All connection attempts failed") from None
-
-        d = Dispatcher({}, sweep=sweep, sweep_every=0.01)
-        d.start()
-        await in_sweep.wait()
+        d = await _dispatcher_in_a_stubborn_sweep(sweeps)
         await asyncio.wait_for(d.stop(grace=5), 10)
         await asyncio.sleep(0.05)
 
@@ -57,19 +63,7 @@ def test_cancelling_the_sweeper_without_stop_ends_it() -> None:
     sweeps: list[int] = []
 
     async def scenario() -> None:
-        in_sweep = asyncio.Event()
-
-        async def sweep() -> Any:
-            sweeps.append(1)
-            in_sweep.set()
-            try:
-                await asyncio.sleep(3600)
-            except asyncio.CancelledError:
-                raise RuntimeError("All connection attempts failed") from None
-
-        d = Dispatcher({}, sweep=sweep, sweep_every=0.01)
-        d.start()
-        await in_sweep.wait()
+        d = await _dispatcher_in_a_stubborn_sweep(sweeps)
         assert d._sweeper is not None
         d._sweeper.cancel()
         await asyncio.wait_for(asyncio.wait({d._sweeper}), 10)
