@@ -497,21 +497,26 @@ def _escalate(
     return esc
 
 
-def decide(
-    core: App, session: Session, reference: str, data: DecisionIn, actor: Actor | None, now: datetime
-) -> Complaint:
-    """The superior names the department, person and deadline; a work arrangement notice goes out (R-HD-3)."""
-    complaint = _load(session, reference, data.version, actor)
-    esc = session.scalar(
+def open_transfer(session: Session, complaint_id: int) -> Escalation | None:
+    """The latest transfer sheet or missed-deadline escalation still waiting for a decision."""
+    return session.scalar(
         select(Escalation)
         .where(
-            Escalation.complaint_id == complaint.id,
+            Escalation.complaint_id == complaint_id,
             Escalation.decided_at.is_(None),
             Escalation.kind != EscalationKind.MAJOR,
         )
         .order_by(Escalation.id.desc())
         .limit(1)
     )
+
+
+def decide(
+    core: App, session: Session, reference: str, data: DecisionIn, actor: Actor | None, now: datetime
+) -> Complaint:
+    """The superior names the department, person and deadline; a work arrangement notice goes out (R-HD-3)."""
+    complaint = _load(session, reference, data.version, actor)
+    esc = open_transfer(session, complaint.id)
     if esc is None:
         raise ConflictError(
             f"complaint {reference} has no open transfer sheet or escalation to decide "

@@ -60,7 +60,6 @@ from models import (
     Complaint,
     ComplaintAttachment,
     Department,
-    Escalation,
     Estate,
     Revisit,
     Staff,
@@ -69,7 +68,6 @@ from models import (
 from models.enums import (
     Category,
     ComplaintStatus,
-    EscalationKind,
     Locale,
     RevisitMethod,
     Role,
@@ -706,16 +704,7 @@ def create_webapp(
             "confirmation": status is S.RESOLVED,
             "revisit": status is S.REVISIT_DUE,
         }
-        escalation = session.scalar(
-            select(Escalation)
-            .where(
-                Escalation.complaint_id == complaint.id,
-                Escalation.decided_at.is_(None),
-                Escalation.kind != EscalationKind.MAJOR,
-            )
-            .order_by(Escalation.id.desc())
-            .limit(1)
-        )
+        escalation = lifecycle.open_transfer(session, complaint.id)
         decidable = escalation is not None and status in (S.ASSESSED, S.ASSIGNED, S.REOPENED)
         open_for["decision"] = open_for["escalation"] = decidable
         revisit = session.scalar(
