@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from models.enums import Category, ServiceArea, Severity, Urgency
 from models.policy import Policy
@@ -56,12 +57,22 @@ def suggest(text: str, policy: Policy) -> Suggestion:
     return Suggestion(category, area, urgency, severity, tuple(matched))
 
 
-def _shingles(text: str) -> set[str]:
-    """Character bigrams of the text without spaces and punctuation (works for Chinese)."""
+def _shingles(text: str) -> frozenset[str]:
+    """Character bigrams of the text without spaces and punctuation (works for Chinese).
+
+    Short texts (nearly all) are cached: during a burst each new complaint is compared
+    with the same recent ones; long ones are not, to bound the cache's memory."""
+    return _bigrams_cached(text) if len(text) <= 1000 else _bigrams(text)
+
+
+def _bigrams(text: str) -> frozenset[str]:
     chars = [c for c in _fold(text) if c.isalnum()]
     if len(chars) < 2:
-        return set(chars)
-    return {chars[i] + chars[i + 1] for i in range(len(chars) - 1)}
+        return frozenset(chars)
+    return frozenset(chars[i] + chars[i + 1] for i in range(len(chars) - 1))
+
+
+_bigrams_cached = lru_cache(maxsize=2048)(_bigrams)
 
 
 def similarity(a: str, b: str) -> float:
