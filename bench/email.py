@@ -111,9 +111,10 @@ def bench_ours(port: int, count: int, connections: int) -> float:
 
 
 def _prerendered(count: int) -> list[tuple[str, bytes]]:
+    from notifications.mime import build_message
     from notifications.render import render
     from notifications.samples import SAMPLE_CONTEXTS
-    from notifications.sender import SmtpConfig, build_message
+    from notifications.sender import SmtpConfig
 
     out = []
     now = datetime.now(UTC)
@@ -127,7 +128,7 @@ def _prerendered(count: int) -> list[tuple[str, bytes]]:
             "recipient_name": "",
             "message_id": f"<b{i}@bench>",
         }
-        out.append((row["recipient_email"], build_message(row, (), SmtpConfig(), TZ, now)))
+        out.append((row["recipient_email"], build_message(row, (), SmtpConfig().mail_from, TZ, now)))
     render("complaint_ack", SAMPLE_CONTEXTS["complaint_ack"], "en", TZ)
     return out
 

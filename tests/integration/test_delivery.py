@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from concurrent.futures import ProcessPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -223,3 +224,54 @@ def test_a_claim_takes_at_most_its_limit_and_never_a_claimed_row(sessions: sessi
     assert first == ids[:10] and second == ids[10:20] and third == ids[20:]
     assert claim(sessions, now=now, limit=10) == []
     assert len(claim(sessions, now=now + timedelta(hours=1), limit=100)) == 25  # leases expired: reclaimable
+
+
+def helper_up() -> ProcessPoolExecutor:
+    """Start the render helper process and wait until it is up."""
+    from notifications import render_pool
+
+    deadline = time.monotonic() + 60
+    while (pool := render_pool.HELPER.ready()) is None:
+        assert time.monotonic() < deadline, "the render helper did not start"
+        time.sleep(0.2)
+    return pool
+
+
+def test_a_large_batch_built_in_the_helper_process_arrives_once_each_with_refusals_and_render_errors_recorded(
+    sessions: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    from notifications import render_pool
+
+    helper_up()
+    before = render_pool.HELPER.chunks_built
+    ids = queue_acks(sessions, 2 * render_pool.MIN_ROWS + 7)
+    with sessions() as s, s.begin():  # a row whose context no longer renders: its template needs "reference"
+        broken = s.get(Notification, ids[150])
+        assert broken is not None
+        broken.context = {k: v for k, v in broken.context.items() if k != "reference"}
+    smtp_server.reject["r40@example.com"] = 550
+    report = asyncio.run(deliver_pending(sessions, config_for(smtp_server, connections=4), TZ, limit=len(ids)))
+    assert sorted(report.failed) == [ids[40], ids[150]]
+    assert "550" in report.failures[ids[40]] and "cannot render" in report.failures[ids[150]]
+    rows = statuses(sessions)
+    assert sorted(report.sent) == sorted(set(ids) - {ids[40], ids[150]})
+    assert smtp_server.message_ids() == {rows[i].message_id: 1 for i in report.sent}
+    assert render_pool.HELPER.chunks_built - before >= 3, "the helper process built the batch"
+
+
+def test_a_helper_process_that_dies_leaves_its_chunks_to_the_sender(
+    sessions: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    import os
+    import signal
+
+    from notifications import render_pool
+
+    pool = helper_up()
+    for pid in list(pool._processes):  # the test kills the helper on purpose
+        os.kill(pid, signal.SIGKILL)
+    ids = queue_acks(sessions, render_pool.MIN_ROWS + 20)
+    report = asyncio.run(deliver_pending(sessions, config_for(smtp_server, connections=2), TZ, limit=len(ids)))
+    assert sorted(report.sent) == ids and not report.failed
+    rows = statuses(sessions)
+    assert smtp_server.message_ids() == {rows[i].message_id: 1 for i in ids}
