@@ -99,6 +99,18 @@ def revisit_page(
     return RevisitPage(total=total, items=_items(session, actor, [(r, code) for r, code in rows], now))
 
 
+def order_revisit(session: Session, actor: Actor, revisit_id: int, now: datetime) -> RevisitItem:
+    """One work order's revisit, for its page (staff of its estate, or leaders)."""
+    row = session.execute(
+        select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id).where(Revisit.id == revisit_id)
+    ).first()
+    if row is None or row[0].work_order_id is None:  # complaint revisits have the complaint's page
+        raise NotFound(f"no work-order revisit with id {revisit_id}")
+    require_estate(actor, row[0].estate_id, "revisit")
+    [item] = _items(session, actor, [(row[0], row[1])], now)
+    return item
+
+
 def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: datetime) -> list[RevisitItem]:
     """Fill the lines: one query per related table for the whole page."""
     revisits = [r for r, _ in rows]

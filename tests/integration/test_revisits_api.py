@@ -5,6 +5,7 @@ refused cases (R-RV-4..11)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,8 +18,10 @@ from sqlalchemy import select
 from estatecare.api.app import create_app
 from estatecare.demo import seed_demo
 from estatecare.services import sampling
+from estatecare.webapp.accounts import set_password
 from models import Resident, Revisit, WorkOrder
 from tests.integration.test_monthly import _estate, _orders, local
+from tests.integration.test_webapp import DOMAIN, PASSWORD, sign_in
 from tests.lifecycle_support import SIGNATURE_PNG, World, make_world
 
 DEC_1 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, the morning after the November draw
@@ -212,3 +215,63 @@ def test_an_unsatisfied_renovation_revisit_sets_the_next_one_and_a_new_issue_bec
         first = s.get(Revisit, item["id"])
         assert first is not None and first.refusal_note and first.signature_png is None
         assert first.answers["shortcomings"] == "牆角仍有裂縫"
+
+
+def test_the_service_centre_records_a_sampled_orders_revisit_in_the_web_app(client: TestClient, world: World) -> None:
+    with world.core.transaction() as s:
+        for who in ("manager", "engineering-1"):
+            set_password(s, f"{who}-ch@{DOMAIN}", PASSWORD)
+    _sampled(world)
+    sign_in(client, "manager")
+    inbox = client.get("/staff").text
+    paths = re.findall(r'href="(/staff/revisits/\d+)"', inbox)
+    assert len(paths) == 5  # the manager is the draw's visitor (R-RV-6)
+    by_method = {i["id"]: i["method"] for i in _todo(client, world)["items"]}
+    path = next(p for p in paths if by_method[int(p.rsplit("/", 1)[1])] == "on_site")
+    page = client.get(path)
+    assert page.status_code == 200 and 'name="signature_png_base64"' in page.text and "月度抽樣" in page.text
+    form = {"method": "on_site", "satisfaction": "unsatisfied", "csrf_token": _csrf(page.text)}
+    r = client.post(path, data={**form, "refusal_note": "不肯簽"})
+    assert r.status_code == 422 and 'id="next_reply_at-error"' in r.text and "不肯簽" in r.text
+    r = client.post(path, data={**form, "refusal_note": "不肯簽", "next_reply_at": "2026-12-03"})
+    assert r.status_code == 200, r.text
+    again = client.get(path)
+    assert "此回訪已記錄" in again.text and 'id="revisit-form"' not in again.text
+    assert len(re.findall(r'href="(/staff/revisits/\d+)"', client.get("/staff").text)) == 5  # 4 left, 1 follow-up
+    # a handler may open nothing here
+    client.cookies.clear()
+    sign_in(client, "engineering-1")
+    assert client.get(path).status_code == 403
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_the_complaint_revisit_page_still_records_with_the_shared_fields(client: TestClient, world: World) -> None:
+    with world.core.transaction() as s:
+        set_password(s, f"manager-ch@{DOMAIN}", PASSWORD)
+    leak = {"estate": "CH", "building": "1座", "unit": "101", "content": "廚房天花板漏水", "complainant_name": "黃先生"}
+    ref = client.post("/api/complaints", json=leak).json()["reference"]
+    world.run_intake(ref)
+    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
+    client.post(
+        f"/api/complaints/{ref}/resolution/confirmation",
+        json={"confirmed": True},
+        headers=world.auth("head-engineering"),
+    )
+    sign_in(client, "manager")
+    page = client.get(f"/staff/complaints/{ref}/revisit")
+    assert page.status_code == 200 and 'value="on_site" checked' in page.text.replace("\n", " ")
+    assert "上門" in page.text and 'id="signature-pad"' in page.text
+    form = {"op": "revisit", "method": "on_site", "satisfaction": "satisfied", "csrf_token": _csrf(page.text)}
+    r = client.post(f"/staff/complaints/{ref}/revisit", data=form)
+    assert r.status_code == 422 and 'id="signature_png_base64-error"' in r.text
+    r = client.post(
+        f"/staff/complaints/{ref}/revisit",
+        data={**form, "signature_png_base64": "data:image/png;base64," + SIGNATURE_PNG, "quality": "好"},
+    )
+    assert r.status_code == 200, r.text
+    assert world.complaint(ref).satisfaction == "satisfied"
