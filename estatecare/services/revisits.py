@@ -17,7 +17,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
-from estatecare.services.errors import ConflictError, NotFound, WrongState
+from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
 from estatecare.services.lifecycle import (
     SUPERVISORS,
     VISITORS,
@@ -84,7 +84,8 @@ def revisit_page(
         estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
         if estate_id is None:
             raise NotFound(f"no estate with code {estate!r}")
-        require_estate(actor, estate_id, "estate's revisit list")
+        if actor.estate_id not in (None, estate_id):
+            raise Forbidden("you may list your own estate's revisits only")
         query = query.where(Revisit.estate_id == estate_id)
     elif actor.estate_id is not None:
         query = query.where(Revisit.estate_id == actor.estate_id)
@@ -115,15 +116,13 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
     """Fill the lines: one query per related table for the whole page."""
     revisits = [r for r, _ in rows]
 
-    def by_id(ids: set[int | None], query: Select[int, str]) -> dict[int, str]:
-        return {k: v for k, v in session.execute(query)} if {i for i in ids if i is not None} else {}
+    def by_id(ids: list[int], query: Select[int, str]) -> dict[int, str]:
+        return {k: v for k, v in session.execute(query)} if ids else {}
 
-    staff = by_id(
-        {r.visitor_id for r in revisits},
-        select(Staff.id, Staff.email).where(Staff.id.in_([r.visitor_id for r in revisits if r.visitor_id])),
-    )
+    visitor_ids = [r.visitor_id for r in revisits if r.visitor_id is not None]
+    staff = by_id(visitor_ids, select(Staff.id, Staff.email).where(Staff.id.in_(visitor_ids)))
     ref_ids = [i for r in revisits for i in (r.complaint_id, r.new_complaint_id) if i is not None]
-    complaints = by_id(set(ref_ids), select(Complaint.id, Complaint.reference).where(Complaint.id.in_(ref_ids)))
+    complaints = by_id(ref_ids, select(Complaint.id, Complaint.reference).where(Complaint.id.in_(ref_ids)))
     order_ids = [r.work_order_id for r in revisits if r.work_order_id is not None]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(order_ids)))}
     unit_ids = [o.unit_id for o in orders.values() if o.unit_id is not None]
@@ -137,7 +136,7 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
     residents = {p.id: p for p in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
     item_ids = [r.sample_item_id for r in revisits if r.sample_item_id is not None]
     months = by_id(
-        set(item_ids),
+        item_ids,
         select(SampleItem.id, SamplingDraw.month).join(SamplingDraw).where(SampleItem.id.in_(item_ids)),
     )
     sees_contact = actor.role in SUPERVISORS | VISITORS  # R-IN-6; estate already checked

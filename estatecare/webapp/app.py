@@ -39,7 +39,7 @@ from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, Stored, TooLarge
 from estatecare.dispatch import Dispatcher
 from estatecare.services import lifecycle, revisits
-from estatecare.services.errors import ConflictError, Forbidden, NotFound
+from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
 from estatecare.services.people import Actor, require_estate, require_role
 from estatecare.services.records import get_complaint, in_transaction
 from estatecare.services.schemas import (
@@ -257,6 +257,12 @@ def create_webapp(
 
     @web.exception_handler(IllegalTransition)
     async def _illegal(request: Request, exc: IllegalTransition) -> Response:
+        return message_page(
+            request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
+        )
+
+    @web.exception_handler(WrongState)
+    async def _wrong_state(request: Request, exc: WrongState) -> Response:
         return message_page(
             request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
         )

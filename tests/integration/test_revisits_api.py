@@ -237,6 +237,8 @@ def test_the_service_centre_records_a_sampled_orders_revisit_in_the_web_app(clie
     assert r.status_code == 200, r.text
     again = client.get(path)
     assert "此回訪已記錄" in again.text and 'id="revisit-form"' not in again.text
+    r = client.post(path, data={**form, "refusal_note": "再記一次", "next_reply_at": "2026-12-03"})
+    assert r.status_code == 409 and "already done" in r.text
     assert len(re.findall(r'href="(/staff/revisits/\d+)"', client.get("/staff").text)) == 5  # 4 left, 1 follow-up
     # a handler may open nothing here
     client.cookies.clear()
