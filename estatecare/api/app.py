@@ -20,8 +20,8 @@ from estatecare.api import reports, views
 from estatecare.api.attachments import router as attachments_router
 from estatecare.app import App
 from estatecare.dispatch import Dispatcher
-from estatecare.services import lifecycle, tokens
-from estatecare.services.errors import ConflictError, Forbidden, NotFound
+from estatecare.services import lifecycle, revisits, tokens
+from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
 from estatecare.services.monthly_report import MonthlyReport
 from estatecare.services.people import Actor
 from estatecare.services.schemas import (
@@ -35,6 +35,7 @@ from estatecare.services.schemas import (
     ProgressIn,
     ResolutionIn,
     RevisitIn,
+    RevisitRecordIn,
     WorkOrderIn,
 )
 from estatecare.webapp.app import create_webapp
@@ -113,6 +114,10 @@ def create_app(
     @api.exception_handler(ConflictError)
     async def _conflict(_: Request, exc: ConflictError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @api.exception_handler(WrongState)
+    async def _wrong_state(_: Request, exc: WrongState) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "state": exc.state}, status_code=409)
 
     @api.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
@@ -257,6 +262,41 @@ def create_app(
         """Register a job done for a resident; urgent, major and renovation jobs get their own revisit
         (R-RV-4, R-RV-5); general repair and cleaning join the monthly draw (R-RV-6)."""
         return await run(lambda s: views.create_work_order(core, s, data, actor, now()))
+
+    @api.get("/api/revisits", response_model=revisits.RevisitPage, tags=["revisits"])
+    async def list_revisits(
+        actor: StaffDep,
+        estate: Annotated[str | None, Query(description="an estate's code; default: yours (leaders: all)")] = None,
+        due_before: Annotated[
+            datetime | None, Query(description="due before this time (no offset: the policy's timezone)")
+        ] = None,
+        done: Annotated[bool | None, Query(description="false: the to-do list; true: the records")] = False,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> revisits.RevisitPage:
+        """The service centre's revisits, soonest due first: sampled orders (R-RV-6), major jobs and
+        renovations (R-RV-4, R-RV-5), complaints (R-RV-3). Staff of an estate see their own."""
+        return await run(
+            lambda s: revisits.revisit_page(core, s, actor, estate, due_before, done, limit, offset, now())
+        )
+
+    @api.post("/api/revisits/{revisit_id}", response_model=revisits.RecordedRevisit, tags=["revisits"])
+    async def post_order_revisit(revisit_id: int, data: RevisitRecordIn, actor: StaffDep) -> revisits.RecordedRevisit:
+        """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
+        (R-RV-7, R-RV-8); unsatisfied sets the next revisit (R-RV-11); a new issue becomes a
+        complaint (R-RV-10). A complaint's revisit is recorded on the complaint (409 here)."""
+        new_ids: list[int] = []
+
+        def work(s: Session) -> revisits.RecordedRevisit:
+            outcome = revisits.record_order_revisit(core, s, revisit_id, data, actor, now())
+            if outcome.new_complaint is not None:
+                new_ids.append(outcome.new_complaint.id)
+            return revisits.recorded(outcome)
+
+        result = await run(work)
+        if new_ids:
+            await asyncio.to_thread(dispatch, "intake", *new_ids)
+        return result
 
     @api.get("/api/reports/monthly", response_model=MonthlyReport, tags=["reports"])
     async def get_monthly_report(

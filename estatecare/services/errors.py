@@ -13,3 +13,11 @@ class ConflictError(RuntimeError):
 
 class Forbidden(PermissionError):
     """The caller may not do this."""
+
+
+class WrongState(ConflictError):
+    """The record is not in a state that allows the step; ``state`` names the state it is in."""
+
+    def __init__(self, message: str, state: str) -> None:
+        self.state = state
+        super().__init__(message)

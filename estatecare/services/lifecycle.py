@@ -43,6 +43,7 @@ from estatecare.services.schemas import (
     ProgressIn,
     ResolutionIn,
     RevisitIn,
+    RevisitRecordIn,
 )
 from models import Assignment, Building, Complaint, Escalation, Estate, Resident, Revisit, Staff, Unit
 from models.assessment import Candidate, find_first_report, suggest
@@ -729,6 +730,57 @@ def record_revisit(
             "the first revisit of a valid complaint is on site (R-RV-3); "
             "phone is allowed from the 2nd revisit (R-RV-10)",
         )
+    record = check_revisit_record(data, now)
+    late = write_revisit_record(core, revisit, data, record, actor, now)
+    complaint.satisfaction = data.satisfaction
+    complaint.apply(
+        Action.REVISIT,
+        at=now,
+        actor_id=_id(actor),
+        data={
+            "revisit_id": revisit.id,
+            "method": data.method.value,
+            "satisfaction": data.satisfaction.value,
+            "sequence": revisit.sequence,
+            "signed": bool(record.signature),
+            "late_record": late,
+        },
+    )
+    new = None
+    if data.new_issue:
+        new = complaint_from_revisit(
+            core,
+            session,
+            Complaint(
+                estate_id=complaint.estate_id,
+                unit_id=complaint.unit_id,
+                resident_id=complaint.resident_id,
+                complainant_name=complaint.complainant_name,
+                contact_phone=complaint.contact_phone,
+                contact_email=complaint.contact_email,
+                locale=complaint.locale,
+                parent_id=complaint.id,
+            ),
+            data.new_issue,
+            complaint.reference,
+            actor,
+            now,
+        )
+        revisit.new_complaint_id = new.id
+    return RevisitOutcome(complaint, revisit, new)
+
+
+@dataclass(frozen=True)
+class CheckedRecord:
+    """A revisit record's input after the checks every revisit shares."""
+
+    signature: bytes
+    done_at: datetime
+
+
+def check_revisit_record(data: RevisitRecordIn, now: datetime) -> CheckedRecord:
+    """The checks of every revisit record: a PNG signature, or a refusal note on site (R-RV-8);
+    a done time with its offset, not in the future."""
     signature = b""
     if data.signature_png_base64:
         try:
@@ -746,63 +798,48 @@ def record_revisit(
         raise InvalidInput("done_at", "give the time with its timezone offset")
     if done_at > now:
         raise InvalidInput("done_at", "a revisit cannot be recorded before it happened")
+    return CheckedRecord(signature, done_at)
+
+
+def write_revisit_record(
+    core: App, revisit: Revisit, data: RevisitRecordIn, record: CheckedRecord, actor: Actor | None, now: datetime
+) -> bool:
+    """Write the record onto ``revisit`` (R-RV-7, R-RV-8); True when it is recorded late (R-RV-13)."""
     revisit.method = data.method
     revisit.visitor_id = _id(actor) or revisit.visitor_id
-    revisit.done_at = done_at
+    revisit.done_at = record.done_at
     revisit.recorded_at = now
     revisit.satisfaction = data.satisfaction
     revisit.answers = {
         k: getattr(data, k) for k in ("punctuality", "attitude", "quality", "shortcomings", "suggestions")
     }
-    revisit.signature_png = signature or None
+    revisit.signature_png = record.signature or None
     revisit.refusal_note = data.refusal_note
     revisit.new_issue = data.new_issue
     revisit.next_reply_at = data.next_reply_at
-    complaint.satisfaction = data.satisfaction
-    complaint.apply(
-        Action.REVISIT,
-        at=now,
-        actor_id=_id(actor),
-        data={
-            "revisit_id": revisit.id,
-            "method": data.method.value,
-            "satisfaction": data.satisfaction.value,
-            "sequence": revisit.sequence,
-            "signed": bool(signature),
-            "late_record": now > core.deadlines.revisit_record_due(done_at),
-        },
-    )
-    new = None
-    if data.new_issue:
-        new = _complaint_from_revisit(core, session, complaint, data, actor, now)
-        revisit.new_complaint_id = new.id
-    return RevisitOutcome(complaint, revisit, new)
+    return now > core.deadlines.revisit_record_due(record.done_at)
 
 
-def _complaint_from_revisit(
-    core: App, session: Session, parent: Complaint, data: RevisitIn, actor: Actor | None, now: datetime
+def complaint_from_revisit(
+    core: App, session: Session, child: Complaint, issue: str, revisit_of: str, actor: Actor | None, now: datetime
 ) -> Complaint:
-    """A complaint made during a revisit is recorded and reported as a new, linked complaint (R-RV-10)."""
-    child = Complaint(
-        reference=new_reference(session.get(Estate, parent.estate_id).code, now, now.astimezone(core.policy.tz)),  # type: ignore[union-attr]
-        estate_id=parent.estate_id,
-        unit_id=parent.unit_id,
-        resident_id=parent.resident_id,
-        complainant_name=parent.complainant_name,
-        contact_phone=parent.contact_phone,
-        contact_email=parent.contact_email,
-        locale=parent.locale,
-        channel=Channel.REVISIT,
-        content=data.new_issue,
-        received_at=now,
-        received_by_id=_id(actor),
-        parent_id=parent.id,
-        response_due_at=core.deadlines.response_due(now, Urgency.NORMAL),
-    )
+    """A complaint made during a revisit is recorded and reported as a new complaint (R-RV-10).
+
+    ``child`` carries where and who (estate, unit, resident, contact, parent); ``revisit_of``
+    names the complaint or work order revisited, in the receipt record.
+    """
+    estate = session.get(Estate, child.estate_id)
+    assert estate is not None
+    child.reference = new_reference(estate.code, now, now.astimezone(core.policy.tz))
+    child.channel = Channel.REVISIT
+    child.content = issue
+    child.received_at = now
+    child.received_by_id = _id(actor)
+    child.response_due_at = core.deadlines.response_due(now, Urgency.NORMAL)
     child.record_receipt(
         at=now,
         actor_id=_id(actor),
-        data={"channel": Channel.REVISIT.value, "raised_during_revisit_of": parent.reference},
+        data={"channel": Channel.REVISIT.value, "raised_during_revisit_of": revisit_of},
     )
     session.add(child)
     session.flush()

@@ -31,10 +31,10 @@ class Actor:
         return cls(staff.id, staff.name, staff.email, Role(staff.role), staff.estate_id)
 
 
-def require_estate(actor: Actor | None, estate_id: int) -> None:
-    """Staff act only on their own estate's complaints; leaders on all."""
+def require_estate(actor: Actor | None, estate_id: int, what: str = "complaint") -> None:
+    """Staff act only on their own estate's complaints (or revisits, ...); leaders on all."""
     if actor is not None and actor.estate_id is not None and actor.estate_id != estate_id:
-        raise Forbidden("this complaint belongs to another estate")
+        raise Forbidden(f"this {what} belongs to another estate")
 
 
 def require_role(actor: Actor | None, allowed: set[Role], step: str) -> None:

@@ -144,8 +144,12 @@ class ConfirmationIn(_In):
     version: int | None = None
 
 
-class RevisitIn(_In):
-    """A revisit record (R-RV-7, R-RV-8, R-RV-10)."""
+class RevisitRecordIn(_In):
+    """A revisit record (R-RV-7, R-RV-8, R-RV-10): what every revisit records, a complaint's or a work order's.
+
+    ``next_reply_at``: the reply time agreed for a new issue (R-RV-10), or after an
+    unsatisfied work-order revisit the date of the next revisit (R-RV-11).
+    """
 
     method: RevisitMethod
     satisfaction: Satisfaction
@@ -159,6 +163,11 @@ class RevisitIn(_In):
     new_issue: Annotated[Text, Field(max_length=5000)] = ""
     next_reply_at: datetime | None = None
     done_at: datetime | None = None
+
+
+class RevisitIn(RevisitRecordIn):
+    """A complaint's revisit record, under the complaint's optimistic lock."""
+
     version: int | None = None
 
 

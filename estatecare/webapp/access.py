@@ -18,7 +18,7 @@ from estatecare.services.lifecycle import ASSIGNED_STATES as ASSIGNED_STATES
 from estatecare.services.lifecycle import SUPERVISORS
 from estatecare.services.lifecycle import may_see_contact as may_see_contact  # the one R-IN-6 rule
 from estatecare.services.people import RANK, Actor
-from models import Complaint, ContactView, Department, Escalation, Estate, Revisit, Staff
+from models import Complaint, ContactView, Department, Escalation, Estate, Revisit, Staff, WorkOrder
 from models.enums import Category, ComplaintStatus, EscalationKind, Role
 
 S = ComplaintStatus
@@ -75,6 +75,21 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
         .where(Revisit.visitor_id == actor.id, Revisit.done_at.is_(None), Complaint.status == S.REVISIT_DUE)
     ):
         add("revisit", c, r.due_at, "revisit")
+    for r, order in session.execute(  # sampled orders and major jobs (R-RV-4..6): no complaint to move on
+        select(Revisit, WorkOrder)
+        .join(WorkOrder, WorkOrder.id == Revisit.work_order_id)
+        .where(Revisit.visitor_id == actor.id, Revisit.done_at.is_(None))
+    ):
+        tasks.append(
+            Task(
+                "revisit",
+                order.reference,
+                order.description,
+                r.due_at,
+                r.due_at < now,
+                f"/staff/revisits/{r.id}",
+            )
+        )
     roles_below = [role for role in Role if RANK[role] <= RANK[actor.role]]
     for c in session.scalars(
         select(Complaint)

@@ -38,9 +38,9 @@ from estatecare.api import views
 from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, Stored, TooLarge
 from estatecare.dispatch import Dispatcher
-from estatecare.services import lifecycle
-from estatecare.services.errors import ConflictError, Forbidden, NotFound
-from estatecare.services.people import Actor, require_estate
+from estatecare.services import lifecycle, revisits
+from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from estatecare.services.people import Actor, require_estate, require_role
 from estatecare.services.records import get_complaint, in_transaction
 from estatecare.services.schemas import (
     AssessmentIn,
@@ -51,6 +51,7 @@ from estatecare.services.schemas import (
     ProgressIn,
     ResolutionIn,
     RevisitIn,
+    RevisitRecordIn,
 )
 from estatecare.webapp import access, export, mailbox
 from estatecare.webapp.i18n import HERE, environment, pick_locale, translations
@@ -256,6 +257,12 @@ def create_webapp(
 
     @web.exception_handler(IllegalTransition)
     async def _illegal(request: Request, exc: IllegalTransition) -> Response:
+        return message_page(
+            request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
+        )
+
+    @web.exception_handler(WrongState)
+    async def _wrong_state(request: Request, exc: WrongState) -> Response:
         return message_page(
             request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
         )
@@ -797,20 +804,19 @@ def create_webapp(
                 version=version,
             )
         if op == "revisit":
-            return RevisitIn(
-                method=f.get("method", ""),
-                satisfaction=f.get("satisfaction", ""),
-                punctuality=f.get("punctuality", ""),
-                attitude=f.get("attitude", ""),
-                quality=f.get("quality", ""),
-                shortcomings=f.get("shortcomings", ""),
-                suggestions=f.get("suggestions", ""),
-                signature_png_base64=f.get("signature_png_base64", "").removeprefix("data:image/png;base64,"),
-                refusal_note=f.get("refusal_note", ""),
-                new_issue=f.get("new_issue", ""),
-                version=version,
-            )
+            return RevisitIn(**revisit_fields(f), version=version)
         raise NotFound(f"no operation {op!r}")
+
+    def revisit_fields(f: dict[str, str]) -> dict[str, Any]:
+        """The form fields of every revisit record, a complaint's or a work order's (R-RV-7, R-RV-8)."""
+        return {
+            "method": f.get("method", ""),
+            "satisfaction": f.get("satisfaction", ""),
+            **{k: f.get(k, "") for k in ("punctuality", "attitude", "quality", "shortcomings", "suggestions")},
+            "signature_png_base64": f.get("signature_png_base64", "").removeprefix("data:image/png;base64,"),
+            "refusal_note": f.get("refusal_note", ""),
+            "new_issue": f.get("new_issue", ""),
+        }
 
     allowed_ops = {
         "assessment": {"assess"},
@@ -884,6 +890,58 @@ def create_webapp(
             target = request.url.path + (f"?{urlencode({links.QUERY_KEY: token})}" if token else "")
             return RedirectResponse(target + ("&" if token else "?") + "saved=" + op, status_code=303)
         return render(request, "done.html", reference=reference, op=op, via_link=claim is not None)
+
+    # ------------------------------------------------------------------ work-order revisits (R-RV-4..6)
+
+    async def order_revisit_page(
+        request: Request, actor: Actor, revisit_id: int, values: dict[str, str], errors: dict[str, str], code: int
+    ) -> Response:
+        def load(session: Session) -> revisits.RevisitItem:
+            item = revisits.order_revisit(session, actor, revisit_id, now())
+            require_role(actor, lifecycle.VISITORS, "a revisit record")
+            return item
+
+        return render(
+            request,
+            "order_revisit.html",
+            code,
+            r=await db(load),
+            values=values,
+            errors=errors,
+            methods=[m.value for m in RevisitMethod],
+            satisfactions=[v.value for v in Satisfaction],
+        )
+
+    @web.get("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
+    async def order_revisit_form(request: Request, revisit_id: int) -> Response:
+        actor = await require_staff(request)
+        return await order_revisit_page(request, actor, revisit_id, {}, {}, 200)
+
+    @web.post("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
+    async def order_revisit_post(request: Request, revisit_id: int) -> Response:
+        actor = await require_staff(request)
+        form = await read_form(request)
+        f = {k: v for k, v in form.items() if isinstance(v, str)}
+        values = {k: v for k, v in f.items() if k not in (CSRF_FIELD, "signature_png_base64")}
+        at = now()
+        try:
+            next_at = _local_date(f.get("next_reply_at", ""), zone, end_of_day=True)
+        except ValueError:
+            return await order_revisit_page(
+                request, actor, revisit_id, values, {"next_reply_at": "use the form YYYY-MM-DD"}, 422
+            )
+        try:
+            data = RevisitRecordIn(**revisit_fields(f), next_reply_at=next_at)
+        except ValidationError as exc:
+            return await order_revisit_page(request, actor, revisit_id, values, _errors(exc), 422)
+        try:
+            outcome = await db(lambda s: revisits.record_order_revisit(core, s, revisit_id, data, actor, at))
+        except lifecycle.InvalidInput as exc:
+            message = str(exc).split(": ", 1)[-1]
+            return await order_revisit_page(request, actor, revisit_id, values, {exc.field: message}, 422)
+        if outcome.new_complaint is not None:
+            await dispatch("intake", outcome.new_complaint.reference)
+        return render(request, "done.html", reference=outcome.work_order.reference, op="revisit", work_order=True)
 
     # ------------------------------------------------------------------ the register
 

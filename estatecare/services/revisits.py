@@ -1,0 +1,299 @@
+"""Work-order revisits: the service centre's to-do list and recording the outcome.
+
+The monthly draw (R-RV-6) and major jobs (R-RV-4, R-RV-5) create ``Revisit`` rows tied to a
+work order; this module lists them and records what the visitor found. Complaint revisits
+stay with the complaint lifecycle (``lifecycle.record_revisit``), which moves the complaint;
+both share the record's checks and fields (``lifecycle.check_revisit_record``,
+``lifecycle.write_revisit_record``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session
+
+from estatecare.app import App
+from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from estatecare.services.lifecycle import (
+    SUPERVISORS,
+    VISITORS,
+    InvalidInput,
+    check_revisit_record,
+    complaint_from_revisit,
+    write_revisit_record,
+)
+from estatecare.services.people import Actor, require_estate, require_role
+from estatecare.services.schemas import RevisitRecordIn
+from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
+from models.enums import RevisitMethod, Satisfaction
+from notifications.catalogue import mask_phone
+
+
+class RevisitItem(BaseModel):
+    """A line of the revisit list: what to revisit, how, by when, and (once done) the outcome."""
+
+    id: int
+    estate: str
+    kind: str
+    method: str
+    sequence: int
+    due_at: datetime
+    overdue: bool
+    visitor: str | None
+    complaint: str | None  # complaint revisits are recorded on the complaint (POST /api/complaints/{ref}/revisits)
+    work_order: str | None
+    work_order_kind: str | None
+    sample_month: str | None  # the monthly draw that picked the order (R-RV-6)
+    unit: str | None
+    resident_name: str | None  # contact only for the service centre and supervisors (R-IN-6)
+    resident_phone: str
+    done_at: datetime | None
+    satisfaction: str | None
+    signed: bool
+    refusal_note: str
+    new_issue: str
+    new_complaint: str | None
+    next_reply_at: datetime | None
+
+
+class RevisitPage(BaseModel):
+    """A page of the revisit list."""
+
+    total: int
+    items: list[RevisitItem]
+
+
+def revisit_page(
+    core: App,
+    session: Session,
+    actor: Actor,
+    estate: str | None,
+    due_before: datetime | None,
+    done: bool | None,
+    limit: int,
+    offset: int,
+    now: datetime,
+) -> RevisitPage:
+    """The revisits of the actor's estate (leaders: any), soonest due first; ``done=False`` is the to-do list."""
+    query: Select[Revisit, str] = select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id)
+    if estate:
+        estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
+        if estate_id is None:
+            raise NotFound(f"no estate with code {estate!r}")
+        if actor.estate_id not in (None, estate_id):
+            raise Forbidden("you may list your own estate's revisits only")
+        query = query.where(Revisit.estate_id == estate_id)
+    elif actor.estate_id is not None:
+        query = query.where(Revisit.estate_id == actor.estate_id)
+    if due_before is not None:
+        if due_before.tzinfo is None:  # a date or a local time: the policy's timezone
+            due_before = due_before.replace(tzinfo=core.policy.tz)
+        query = query.where(Revisit.due_at < due_before)
+    if done is not None:
+        query = query.where(Revisit.done_at.is_not(None) if done else Revisit.done_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(Revisit.due_at, Revisit.id).limit(limit).offset(offset)).all()
+    return RevisitPage(total=total, items=_items(session, actor, [(r, code) for r, code in rows], now))
+
+
+def order_revisit(session: Session, actor: Actor, revisit_id: int, now: datetime) -> RevisitItem:
+    """One work order's revisit, for its page (staff of its estate, or leaders)."""
+    row = session.execute(
+        select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id).where(Revisit.id == revisit_id)
+    ).first()
+    if row is None or row[0].work_order_id is None:  # complaint revisits have the complaint's page
+        raise NotFound(f"no work-order revisit with id {revisit_id}")
+    require_estate(actor, row[0].estate_id, "revisit")
+    [item] = _items(session, actor, [(row[0], row[1])], now)
+    return item
+
+
+def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: datetime) -> list[RevisitItem]:
+    """Fill the lines: one query per related table for the whole page."""
+    revisits = [r for r, _ in rows]
+
+    def by_id(ids: list[int], query: Select[int, str]) -> dict[int, str]:
+        return {k: v for k, v in session.execute(query)} if ids else {}
+
+    visitor_ids = [r.visitor_id for r in revisits if r.visitor_id is not None]
+    staff = by_id(visitor_ids, select(Staff.id, Staff.email).where(Staff.id.in_(visitor_ids)))
+    ref_ids = [i for r in revisits for i in (r.complaint_id, r.new_complaint_id) if i is not None]
+    complaints = by_id(ref_ids, select(Complaint.id, Complaint.reference).where(Complaint.id.in_(ref_ids)))
+    order_ids = [r.work_order_id for r in revisits if r.work_order_id is not None]
+    orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(order_ids)))}
+    unit_ids = [o.unit_id for o in orders.values() if o.unit_id is not None]
+    units = {
+        uid: f"{b} {n}"
+        for uid, b, n in session.execute(
+            select(Unit.id, Building.name, Unit.number).join(Building).where(Unit.id.in_(unit_ids))
+        )
+    }
+    resident_ids = [o.resident_id for o in orders.values() if o.resident_id is not None]
+    residents = {p.id: p for p in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
+    item_ids = [r.sample_item_id for r in revisits if r.sample_item_id is not None]
+    months = by_id(
+        item_ids,
+        select(SampleItem.id, SamplingDraw.month).join(SamplingDraw).where(SampleItem.id.in_(item_ids)),
+    )
+    sees_contact = actor.role in SUPERVISORS | VISITORS  # R-IN-6; estate already checked
+    out = []
+    for r, code in rows:
+        order = orders.get(r.work_order_id) if r.work_order_id else None
+        resident = residents.get(order.resident_id) if order and order.resident_id else None
+        out.append(
+            RevisitItem(
+                id=r.id,
+                estate=code,
+                kind=r.kind.value,
+                method=r.method.value,
+                sequence=r.sequence,
+                due_at=r.due_at,
+                overdue=r.done_at is None and r.due_at < now,
+                visitor=staff.get(r.visitor_id) if r.visitor_id else None,
+                complaint=complaints.get(r.complaint_id) if r.complaint_id else None,
+                work_order=order.reference if order else None,
+                work_order_kind=order.kind.value if order else None,
+                sample_month=months.get(r.sample_item_id) if r.sample_item_id else None,
+                unit=units.get(order.unit_id) if order and order.unit_id else None,
+                resident_name=resident.name if resident and sees_contact else None,
+                resident_phone=(resident.phone if sees_contact else mask_phone(resident.phone)) if resident else "",
+                done_at=r.done_at,
+                satisfaction=r.satisfaction.value if r.satisfaction else None,
+                signed=r.signature_png is not None,
+                refusal_note=r.refusal_note,
+                new_issue=r.new_issue,
+                new_complaint=complaints.get(r.new_complaint_id) if r.new_complaint_id else None,
+                next_reply_at=r.next_reply_at,
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class OrderRevisitOutcome:
+    """What recording a work order's revisit led to."""
+
+    revisit: Revisit
+    work_order: WorkOrder
+    late_record: bool
+    follow_up: Revisit | None  # the next revisit after an unsatisfied one (R-RV-11)
+    new_complaint: Complaint | None  # a new issue raised during the revisit (R-RV-10)
+
+
+def record_order_revisit(
+    core: App, session: Session, revisit_id: int, data: RevisitRecordIn, actor: Actor | None, now: datetime
+) -> OrderRevisitOutcome:
+    """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
+    (R-RV-7, R-RV-8). Unsatisfied: the next revisit is set for ``next_reply_at`` (R-RV-11);
+    a new issue becomes a new complaint about the order's unit (R-RV-10)."""
+    revisit = session.get(Revisit, revisit_id)
+    if revisit is None:
+        raise NotFound(f"no revisit with id {revisit_id}")
+    require_estate(actor, revisit.estate_id, "revisit")
+    require_role(actor, VISITORS, "a revisit record")
+    if revisit.work_order_id is None:
+        reference = session.scalar(select(Complaint.reference).where(Complaint.id == revisit.complaint_id))
+        raise ConflictError(
+            f"revisit {revisit_id} is complaint {reference}'s revisit: record it on the complaint "
+            f"(POST /api/complaints/{reference}/revisits), which moves the complaint on"
+        )
+    if revisit.done_at is not None:
+        raise WrongState(f"revisit {revisit_id} is already done (recorded {revisit.recorded_at:%Y-%m-%d})", "done")
+    order = session.get(WorkOrder, revisit.work_order_id)
+    assert order is not None
+    if revisit.method is RevisitMethod.ON_SITE and revisit.sequence == 1 and data.method is not RevisitMethod.ON_SITE:
+        raise InvalidInput(
+            "method",
+            "this revisit is planned on site (the draw's on-site share, R-RV-6, or a renovation, R-RV-5); "
+            "phone is allowed from the 2nd revisit (R-RV-10)",
+        )
+    if data.satisfaction is Satisfaction.UNSATISFIED and data.next_reply_at is None:
+        raise InvalidInput("next_reply_at", "an unsatisfied revisit sets the date of the next revisit (R-RV-11)")
+    if data.next_reply_at is not None:
+        if data.next_reply_at.tzinfo is None:
+            raise InvalidInput("next_reply_at", "give the time with its timezone offset")
+        if data.next_reply_at <= now:
+            raise InvalidInput("next_reply_at", "must be in the future")
+    record = check_revisit_record(data, now)
+    # Claim the revisit: of two people recording it at once, one wins and the other gets 409.
+    claimed = session.execute(
+        update(Revisit)
+        .where(Revisit.id == revisit.id, Revisit.done_at.is_(None))
+        .values(done_at=record.done_at)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise WrongState(f"revisit {revisit_id} was recorded by someone else just now", "done")
+    late = write_revisit_record(core, revisit, data, record, actor, now)
+    follow_up = None
+    if data.satisfaction is Satisfaction.UNSATISFIED:
+        assert data.next_reply_at is not None
+        follow_up = Revisit(
+            estate_id=revisit.estate_id,
+            work_order_id=revisit.work_order_id,
+            kind=revisit.kind,
+            method=data.method,  # from the 2nd revisit on, phone is allowed (R-RV-10)
+            sequence=revisit.sequence + 1,
+            visitor_id=revisit.visitor_id,
+            due_at=data.next_reply_at,
+            created_at=now,
+        )
+        session.add(follow_up)
+    new = None
+    if data.new_issue:
+        resident = session.get(Resident, order.resident_id) if order.resident_id else None
+        new = complaint_from_revisit(
+            core,
+            session,
+            Complaint(
+                estate_id=order.estate_id,
+                unit_id=order.unit_id,
+                resident_id=order.resident_id,
+                complainant_name=resident.name if resident else "",
+                contact_phone=resident.phone if resident else "",
+                contact_email=resident.email if resident else "",
+                locale=resident.locale if resident else core.policy.company.default_locale,
+            ),
+            data.new_issue,
+            order.reference,
+            actor,
+            now,
+        )
+        revisit.new_complaint_id = new.id
+    session.flush()
+    return OrderRevisitOutcome(revisit, order, late, follow_up, new)
+
+
+class RecordedRevisit(BaseModel):
+    """A work order's revisit after it was recorded."""
+
+    id: int
+    work_order: str
+    done_at: datetime
+    satisfaction: str
+    signed: bool
+    late_record: bool  # recorded after the same or next day (R-RV-13)
+    follow_up_id: int | None
+    follow_up_due_at: datetime | None
+    new_complaint: str | None
+
+
+def recorded(outcome: OrderRevisitOutcome) -> RecordedRevisit:
+    """The API's answer for a recorded revisit."""
+    r = outcome.revisit
+    assert r.done_at is not None and r.satisfaction is not None
+    return RecordedRevisit(
+        id=r.id,
+        work_order=outcome.work_order.reference,
+        done_at=r.done_at,
+        satisfaction=r.satisfaction.value,
+        signed=r.signature_png is not None,
+        late_record=outcome.late_record,
+        follow_up_id=outcome.follow_up.id if outcome.follow_up else None,
+        follow_up_due_at=outcome.follow_up.due_at if outcome.follow_up else None,
+        new_complaint=outcome.new_complaint.reference if outcome.new_complaint else None,
+    )

@@ -1,0 +1,279 @@
+"""Work-order revisits over the REST API, on real SQLite and PostgreSQL: the service centre's
+to-do list, recording a sampled order's revisit and seeing it in the monthly report, and the
+refused cases (R-RV-4..11)."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from estatecare.api.app import create_app
+from estatecare.demo import seed_demo
+from estatecare.services import sampling
+from estatecare.webapp.accounts import set_password
+from models import Resident, Revisit, WorkOrder
+from tests.integration.test_monthly import _estate, _orders, local
+from tests.integration.test_webapp import DOMAIN, PASSWORD, sign_in
+from tests.lifecycle_support import SIGNATURE_PNG, World, make_world
+
+DEC_1 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, the morning after the November draw
+
+
+@pytest.fixture
+def world(db_url: str, tmp_path: Path) -> World:
+    return make_world(db_url, tmp_path)
+
+
+@pytest.fixture
+def client(world: World) -> Iterator[TestClient]:
+    with TestClient(create_app(world.core, clock=world.clock)) as c:
+        yield c
+
+
+def _sampled(world: World) -> None:
+    """Seven November repair orders, the November draw (5 sampled, 3 on site), the clock on 1 December."""
+    _orders(world.core, _estate(world.core), [local(2026, 11, d, 10) for d in range(1, 8)])
+    sampling.draw_all(world.core, 2026, 11, local(2026, 11, 30, 18, 0), "CH")
+    world.clock.now = DEC_1
+
+
+def _todo(client: TestClient, world: World, who: str = "manager", **params: str) -> dict[str, Any]:
+    r = client.get("/api/revisits", params={"estate": "CH", "done": "false", **params}, headers=world.auth(who))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+def _counts(client: TestClient, world: World, month: str) -> dict[str, int]:
+    r = client.get(f"/api/reports/monthly?month={month}", headers=world.auth("manager"))
+    assert r.status_code == 200, r.text
+    counts: dict[str, int] = r.json()["estates"][0]["counts"]
+    return counts
+
+
+ON_SITE = {"method": "on_site", "satisfaction": "satisfied", "quality": "好", "signature_png_base64": SIGNATURE_PNG}
+PHONE = {"method": "phone", "satisfaction": "basically_satisfied", "punctuality": "準時"}
+
+
+def test_a_sampled_orders_revisit_is_listed_recorded_and_counted_by_the_monthly_report(
+    client: TestClient, world: World
+) -> None:
+    _sampled(world)
+    todo = _todo(client, world)
+    assert todo["total"] == 5
+    assert {i["sample_month"] for i in todo["items"]} == {"2026-11"}
+    assert sorted(i["method"] for i in todo["items"]) == ["on_site"] * 3 + ["phone"] * 2
+    assert all(i["work_order"].startswith("WO-CH-") and i["done_at"] is None for i in todo["items"])
+    # due before the 5th (R-RV-6): nothing is due before 1 December, all before 5 December
+    assert _todo(client, world, due_before="2026-12-01")["total"] == 0
+    assert _todo(client, world, due_before="2026-12-05T00:00:01+08:00")["total"] == 5
+    page = _todo(client, world, limit="2", offset="4")
+    assert (page["total"], len(page["items"])) == (5, 1)
+    assert _counts(client, world, "2026-12")["revisits_done"] == 0
+
+    on_site = next(i for i in todo["items"] if i["method"] == "on_site")
+    phone = next(i for i in todo["items"] if i["method"] == "phone")
+    r = client.post(f"/api/revisits/{on_site['id']}", json=ON_SITE, headers=world.auth("manager"))
+    assert r.status_code == 200, r.text
+    assert r.json()["signed"] is True and r.json()["late_record"] is False and r.json()["follow_up_id"] is None
+    r = client.post(f"/api/revisits/{phone['id']}", json=PHONE, headers=world.auth("reception"))
+    assert r.status_code == 200, r.text
+
+    assert _todo(client, world)["total"] == 3
+    done = _todo(client, world, done="true")
+    assert {(i["id"], i["satisfaction"], i["signed"]) for i in done["items"]} == {
+        (on_site["id"], "satisfied", True),
+        (phone["id"], "basically_satisfied", False),
+    }
+    counts = _counts(client, world, "2026-12")
+    assert (counts["revisits_done"], counts["on_site_signed"], counts["phone_letter"]) == (2, 1, 1)
+    assert (counts["repair_rated"], counts["repair_satisfied"]) == (2, 2)
+
+
+def test_refused_revisit_records(client: TestClient, world: World) -> None:
+    _sampled(world)
+    items = _todo(client, world)["items"]
+    on_site = next(i for i in items if i["method"] == "on_site")
+    url = f"/api/revisits/{on_site['id']}"
+
+    # no token: 401
+    assert client.get("/api/revisits").status_code == 401
+    assert client.post(url, json=ON_SITE).status_code == 401
+    # another estate's staff: 403, for the record and the list
+    with world.core.transaction() as s:
+        nb = {m.email.split("@")[0]: m.token for m in seed_demo(s, world.core.policy, "NB")}
+    nb_manager = {"Authorization": f"Bearer {nb['manager-nb']}"}
+    r = client.post(url, json=ON_SITE, headers=nb_manager)
+    assert r.status_code == 403 and "another estate" in r.json()["detail"]
+    assert client.get("/api/revisits?estate=CH", headers=nb_manager).status_code == 403
+    assert client.get("/api/revisits", headers=nb_manager).json()["total"] == 0  # their own estate: none
+    # a handler does not record revisits; unknown ids and estates are 404
+    assert client.post(url, json=ON_SITE, headers=world.auth("engineering-1")).status_code == 403
+    assert client.post("/api/revisits/999999", json=ON_SITE, headers=world.auth("manager")).status_code == 404
+    assert client.get("/api/revisits?estate=XX", headers=world.auth("gm")).status_code == 404
+
+    # bad input: 422 naming the field
+    def field(body: dict[str, Any]) -> list[str]:
+        r = client.post(url, json=body, headers=world.auth("manager"))
+        assert r.status_code == 422, r.text
+        return [str(x) for x in r.json()["detail"][0]["loc"]]
+
+    assert field({**ON_SITE, "satisfaction": "so-so"}) == ["body", "satisfaction"]
+    assert field({**ON_SITE, "colour": "red"}) == ["body", "colour"]
+    assert field({**ON_SITE, "method": "phone"}) == ["body", "method"]  # planned on site (R-RV-6)
+    assert field({**ON_SITE, "signature_png_base64": ""}) == ["body", "signature_png_base64"]  # R-RV-8
+    assert field({**ON_SITE, "signature_png_base64": "bm90IGEgcG5n"}) == ["body", "signature_png_base64"]
+    assert field({**ON_SITE, "satisfaction": "unsatisfied"}) == ["body", "next_reply_at"]  # R-RV-11
+    assert field({**ON_SITE, "done_at": "2026-12-02T09:00:00+08:00"}) == ["body", "done_at"]
+    # nothing was recorded by the refused attempts
+    assert _todo(client, world)["total"] == 5
+
+    # twice: 409 naming the state
+    assert client.post(url, json=ON_SITE, headers=world.auth("manager")).status_code == 200
+    r = client.post(url, json=ON_SITE, headers=world.auth("gm"))
+    assert r.status_code == 409 and r.json()["state"] == "done"
+
+
+def test_a_complaint_revisit_is_listed_but_recorded_on_the_complaint(client: TestClient, world: World) -> None:
+    leak = {"estate": "CH", "building": "1座", "unit": "101", "content": "廚房天花板漏水", "complainant_name": "黃先生"}
+    ref = client.post("/api/complaints", json=leak).json()["reference"]
+    world.run_intake(ref)
+    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
+    client.post(
+        f"/api/complaints/{ref}/resolution/confirmation",
+        json={"confirmed": True},
+        headers=world.auth("head-engineering"),
+    )
+    [item] = _todo(client, world)["items"]
+    assert (item["complaint"], item["kind"], item["work_order"]) == (ref, "complaint", None)
+    r = client.post(f"/api/revisits/{item['id']}", json=ON_SITE, headers=world.auth("manager"))
+    assert r.status_code == 409 and f"/api/complaints/{ref}/revisits" in r.json()["detail"]
+
+
+def test_an_unsatisfied_renovation_revisit_sets_the_next_one_and_a_new_issue_becomes_a_complaint(
+    client: TestClient, world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    done = world.clock() - timedelta(hours=2)
+    r = client.post(
+        "/api/work-orders",
+        json={"estate": "CH", "building": "1座", "unit": "101", "kind": "renovation", "completed_at": done.isoformat()},
+        headers=world.auth("reception"),
+    )
+    assert r.status_code == 201, r.text
+    order_ref = r.json()["reference"]
+    with world.core.transaction() as s:  # the resident the job was done for
+        order = s.scalar(select(WorkOrder).where(WorkOrder.reference == order_ref))
+        assert order is not None
+        resident = s.scalar(select(Resident).where(Resident.unit_id == order.unit_id))
+        assert resident is not None and resident.phone
+        order.resident_id, phone = resident.id, resident.phone
+    [item] = _todo(client, world)["items"]
+    assert (item["work_order"], item["method"], item["unit"]) == (order_ref, "on_site", "1座 101")
+    assert item["resident_phone"] == phone  # the service centre calls the resident (R-IN-6)
+    masked = _todo(client, world, who="engineering-1")["items"][0]
+    assert masked["resident_name"] is None and masked["resident_phone"] != phone
+
+    next_visit = (world.clock() + timedelta(days=3)).isoformat()
+    body = {
+        "method": "on_site",
+        "satisfaction": "unsatisfied",
+        "shortcomings": "牆角仍有裂縫",
+        "refusal_note": "住戶不滿，拒絕簽名",
+        "new_issue": "樓上單位滲水到浴室",
+        "next_reply_at": next_visit,
+    }
+    with caplog.at_level(logging.DEBUG):
+        r = client.post(f"/api/revisits/{item['id']}", json=body, headers=world.auth("manager"))
+    assert r.status_code == 200, r.text
+    assert phone not in caplog.text  # residents' contact data never in logs
+    out = r.json()
+    assert out["follow_up_id"] and out["new_complaint"].startswith("CH-")
+
+    # R-RV-11: the 2nd revisit is on the list, and may be by phone (R-RV-10)
+    [follow_up] = _todo(client, world)["items"]
+    assert (follow_up["id"], follow_up["sequence"], follow_up["work_order"]) == (out["follow_up_id"], 2, order_ref)
+    r = client.post(
+        f"/api/revisits/{follow_up['id']}",
+        json={"method": "phone", "satisfaction": "satisfied"},
+        headers=world.auth("manager"),
+    )
+    assert r.status_code == 200, r.text
+    # R-RV-10: the new issue is a complaint about the order's unit, from the resident, received during the revisit
+    detail = client.get(f"/api/complaints/{out['new_complaint']}", headers=world.auth("manager")).json()
+    assert (detail["channel"], detail["content"], detail["unit"]) == ("revisit", "樓上單位滲水到浴室", "1座 101")
+    assert detail["contact_phone"] == phone
+    assert detail["history"][0]["data"]["raised_during_revisit_of"] == order_ref
+    with world.core.sessions() as s:
+        first = s.get(Revisit, item["id"])
+        assert first is not None and first.refusal_note and first.signature_png is None
+        assert first.answers["shortcomings"] == "牆角仍有裂縫"
+
+
+def test_the_service_centre_records_a_sampled_orders_revisit_in_the_web_app(client: TestClient, world: World) -> None:
+    with world.core.transaction() as s:
+        for who in ("manager", "engineering-1"):
+            set_password(s, f"{who}-ch@{DOMAIN}", PASSWORD)
+    _sampled(world)
+    sign_in(client, "manager")
+    inbox = client.get("/staff").text
+    paths = re.findall(r'href="(/staff/revisits/\d+)"', inbox)
+    assert len(paths) == 5  # the manager is the draw's visitor (R-RV-6)
+    by_method = {i["id"]: i["method"] for i in _todo(client, world)["items"]}
+    path = next(p for p in paths if by_method[int(p.rsplit("/", 1)[1])] == "on_site")
+    page = client.get(path)
+    assert page.status_code == 200 and 'name="signature_png_base64"' in page.text and "月度抽樣" in page.text
+    form = {"method": "on_site", "satisfaction": "unsatisfied", "csrf_token": _csrf(page.text)}
+    r = client.post(path, data={**form, "refusal_note": "不肯簽"})
+    assert r.status_code == 422 and 'id="next_reply_at-error"' in r.text and "不肯簽" in r.text
+    r = client.post(path, data={**form, "refusal_note": "不肯簽", "next_reply_at": "2026-12-03"})
+    assert r.status_code == 200, r.text
+    again = client.get(path)
+    assert "此回訪已記錄" in again.text and 'id="revisit-form"' not in again.text
+    r = client.post(path, data={**form, "refusal_note": "再記一次", "next_reply_at": "2026-12-03"})
+    assert r.status_code == 409 and "already done" in r.text
+    assert len(re.findall(r'href="(/staff/revisits/\d+)"', client.get("/staff").text)) == 5  # 4 left, 1 follow-up
+    # a handler may open nothing here
+    client.cookies.clear()
+    sign_in(client, "engineering-1")
+    assert client.get(path).status_code == 403
+
+
+def _csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match
+    return match.group(1)
+
+
+def test_the_complaint_revisit_page_still_records_with_the_shared_fields(client: TestClient, world: World) -> None:
+    with world.core.transaction() as s:
+        set_password(s, f"manager-ch@{DOMAIN}", PASSWORD)
+    leak = {"estate": "CH", "building": "1座", "unit": "101", "content": "廚房天花板漏水", "complainant_name": "黃先生"}
+    ref = client.post("/api/complaints", json=leak).json()["reference"]
+    world.run_intake(ref)
+    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
+    client.post(
+        f"/api/complaints/{ref}/resolution/confirmation",
+        json={"confirmed": True},
+        headers=world.auth("head-engineering"),
+    )
+    sign_in(client, "manager")
+    page = client.get(f"/staff/complaints/{ref}/revisit")
+    assert page.status_code == 200 and 'value="on_site" checked' in page.text.replace("\n", " ")
+    assert "上門" in page.text and 'id="signature-pad"' in page.text
+    form = {"op": "revisit", "method": "on_site", "satisfaction": "satisfied", "csrf_token": _csrf(page.text)}
+    r = client.post(f"/staff/complaints/{ref}/revisit", data=form)
+    assert r.status_code == 422 and 'id="signature_png_base64-error"' in r.text
+    r = client.post(
+        f"/staff/complaints/{ref}/revisit",
+        data={**form, "signature_png_base64": "data:image/png;base64," + SIGNATURE_PNG, "quality": "好"},
+    )
+    assert r.status_code == 200, r.text
+    assert world.complaint(ref).satisfaction == "satisfied"
