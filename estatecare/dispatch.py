@@ -86,8 +86,12 @@ class Dispatcher:
         max_batch: int = 200,
         sweep: Callable[[], Awaitable[Any]] | None = None,
         sweep_every: float = 30.0,
+        share_prefect_client: bool = False,
     ) -> None:
         self.flows = flows if flows is not None else lifecycle_flows()
+        # One Prefect client for every run this dispatcher starts: otherwise each flow run
+        # builds its own (an HTTP client with a fresh TLS context), a few ms each in a burst.
+        self.share_prefect_client = share_prefect_client
         self.linger = linger
         self.max_batch = max_batch
         self.sweep = sweep
@@ -152,27 +156,47 @@ class Dispatcher:
 
     async def _loop(self) -> None:
         loop = asyncio.get_running_loop()
-        while True:
-            first = await self._queue.get()
-            batch: dict[str, list[Ref]] = {first[0]: [first[1]]}
-            taken = 1
-            until = loop.time() + self.linger
-            while taken < self.max_batch:
-                remaining = until - loop.time()
-                if remaining <= 0:
-                    break
+        async with contextlib.AsyncExitStack() as stack:
+            shared = False
+            while True:
+                first = await self._queue.get()
+                if self.share_prefect_client and not shared:
+                    shared = await self._share_client(stack)
+                batch: dict[str, list[Ref]] = {first[0]: [first[1]]}
+                taken = 1
+                until = loop.time() + self.linger
+                while taken < self.max_batch:
+                    remaining = until - loop.time()
+                    if remaining <= 0:
+                        break
+                    try:
+                        step, ref = await asyncio.wait_for(self._queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                    batch.setdefault(step, []).append(ref)
+                    taken += 1
                 try:
-                    step, ref = await asyncio.wait_for(self._queue.get(), remaining)
-                except TimeoutError:
-                    break
-                batch.setdefault(step, []).append(ref)
-                taken += 1
-            try:
-                for step, refs in batch.items():
-                    await self._run(step, refs)
-            finally:
-                for _ in range(taken):
-                    self._queue.task_done()
+                    for step, refs in batch.items():
+                        await self._run(step, refs)
+                finally:
+                    for _ in range(taken):
+                        self._queue.task_done()
+
+    @staticmethod
+    async def _share_client(stack: contextlib.AsyncExitStack) -> bool:
+        """Open the Prefect client the runs will share; if the server is down, each run opens
+        its own (and fails over to the sweep as before) and sharing is tried again next batch."""
+        from prefect.context import AsyncClientContext
+
+        context = AsyncClientContext()
+        try:
+            await stack.enter_async_context(context)
+        except Exception as exc:
+            with contextlib.suppress(Exception):  # the HTTP client may be open though the check failed
+                await context.client.__aexit__(None, None, None)
+            log.info("no shared Prefect client yet (%s)", exc)
+            return False
+        return True
 
     async def _run(self, step: str, refs: list[Ref]) -> None:
         try:

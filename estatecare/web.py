@@ -43,7 +43,8 @@ def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
     if linger is None:
         linger = 2.0 if distributed else 0.1  # a worker starts a new process per run: batch more
     flows = deployment_flows() if distributed else None
-    return create_app(core, Dispatcher(flows, linger=linger, sweep=sweep, sweep_every=sweep_every))
+    dispatcher = Dispatcher(flows, linger=linger, sweep=sweep, sweep_every=sweep_every, share_prefect_client=True)
+    return create_app(core, dispatcher)
 
 
 def serve(core: App | None = None) -> None:
