@@ -133,6 +133,23 @@ def _wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 180) ->
     raise TimeoutError(f"{url} did not answer")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+
+
+def _run_counts(api: str) -> dict[str, int]:
+    """How many flow and task runs the burst took (the batching at work)."""
+    counts = {}
+    for kind in ("flow_runs", "task_runs"):
+        r = httpx.post(f"{api}/{kind}/count", json={}, timeout=30)
+        r.raise_for_status()
+        counts[kind] = int(r.json())
+    return counts
+
+
 def run(count: int, floor_count: int) -> list[dict[str, Any]]:
     """Run the benchmark; returns its result rows."""
     from estatecare.app import App
@@ -194,6 +211,8 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
             time.sleep(0.25)
         done = time.perf_counter() - t0
         engine.dispose()
+        runs = _run_counts(env["PREFECT_API_URL"])
+        cpu = {"web_cpu_seconds": _cpu_seconds(web.pid), "prefect_server_cpu_seconds": _cpu_seconds(server.pid)}
         floor_sample = asyncio.run(_floor(floor_count))
         floor = floor_sample / floor_count * count
     finally:
@@ -228,6 +247,8 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
                 "notices": notices.value,
                 "messages": total.value,
                 "floor_sample_seconds": round(floor_sample, 1),
+                **runs,
+                **cpu,
                 **marks,
             },
         )

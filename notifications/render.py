@@ -144,6 +144,13 @@ def _templates(locale: Locale, template_id: str) -> tuple[Template, Template]:
     return env.get_template(f"{template_id}.txt"), env.get_template(f"{template_id}.html")
 
 
+def compile_all(template_ids: list[str], locales: list[Locale]) -> None:
+    """Compile the templates ahead of their first message (they are cached per process)."""
+    for locale in locales:
+        for template_id in template_ids:
+            _templates(locale, template_id)
+
+
 def render(template_id: str, context: dict[str, Any], locale: Locale | str, tz: str) -> RenderedMessage:
     """Render message ``template_id`` (a CATALOGUE id) for one recipient.
 

@@ -15,8 +15,8 @@ import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
-#: Batches smaller than this are built in-process: not worth the round trips.
-MIN_ROWS = 100
+#: Batches smaller than this are built in-process: not worth the round trip.
+MIN_ROWS = 20
 #: Rows per round trip to the helper.
 CHUNK = 50
 #: Chunks handed to the helper ahead of the one being sent.
@@ -29,8 +29,12 @@ def _quiet() -> None:
 
 
 def _ping() -> bool:
-    import notifications.mime  # noqa: F401 - the helper's imports happen here, off the hot path
+    """Import and compile every template in the helper, off the sender's hot path."""
+    from models.enums import Locale
+    from notifications.catalogue import CATALOGUE
+    from notifications.render import compile_all
 
+    compile_all(list(CATALOGUE), list(Locale))
     return True
 
 
@@ -42,6 +46,10 @@ class RenderHelper:
         self._pool: ProcessPoolExecutor | None = None
         self._up: Future[bool] | None = None
         self.chunks_built = 0  # by the helper, since this process started
+
+    def start(self) -> None:
+        """Start the helper now (e.g. when a web process starts), so the first burst finds it up."""
+        self.ready()
 
     def ready(self) -> ProcessPoolExecutor | None:
         """The helper if it is up; otherwise start it (once) and answer None for now."""

@@ -378,11 +378,12 @@ def _assign(
     complaint.apply(
         Action.ASSIGN, at=now, actor_id=_id(actor), data={"department": dept.code, "assignee": person.email}
     )
-    session.execute(
-        update(Assignment)
-        .where(Assignment.complaint_id == complaint.id, Assignment.active.is_(True))
-        .values(active=False)
-    )
+    if complaint.assignee_id is not None:  # a reassignment: the earlier one ends (a first one has none)
+        session.execute(
+            update(Assignment)
+            .where(Assignment.complaint_id == complaint.id, Assignment.active.is_(True))
+            .values(active=False)
+        )
     complaint.department_id = dept.id
     complaint.assignee_id = person.id
     complaint.resolution_due_at = due_at or core.deadlines.resolution_due(now, complaint.severity)
