@@ -316,7 +316,7 @@ def reproduce(session: Session, draw_id: int, core: App) -> bool:
     estate = session.get(Estate, record.estate_id)
     assert estate is not None
     population = list(
-        session.scalars(  # (estate, draw) is the prefix of the population index
+        session.scalars(  # the estate's orders through its completion index, filtered by draw
             select(WorkOrder.id).where(WorkOrder.estate_id == record.estate_id, WorkOrder.draw_id == draw_id)
         )
     )
