@@ -6,10 +6,12 @@ January to November 2026; October is already drawn, so November's draw takes the
 completed after October's cutoff. Goal per operation: within 1.5x of the limit, under
 10 s, under 500 MB peak memory.
 
-- draw: ``sampling.draw_all`` for November, every estate (population marked, sample
-  picked, revisits created, lists queued), each estate in its own transaction. Limit:
-  the same data work in two hand-written statements on the raw driver connection: one
-  aggregate counting each estate's population, one ``UPDATE`` marking it.
+- draw: ``sampling.draw_all`` for November, every estate, in one transaction (population
+  marked with one ``UPDATE ... FROM sampling_draw ... RETURNING``, sample picked, items and
+  revisits inserted, lists queued). Limit: the same data work in two hand-written
+  statements on the raw driver connection: one aggregate counting each estate's
+  population, one ``UPDATE`` marking it. Both find the population through the partial
+  index of the orders in no draw yet (``ix_work_order_undrawn``).
 - summary: ``monthly_report.build_report`` for November (company and every estate, as
   the pydantic model). Limit: the report's five aggregates as hand-written SQL text on
   the raw driver connection, rows fetched, nothing else.
