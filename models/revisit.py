@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -17,7 +17,16 @@ class WorkOrder(Base):
 
     __tablename__ = "work_order"
     __table_args__ = (
-        Index("ix_work_order_population", "estate_id", "draw_id", "kind", "completed_at"),
+        # the draw's population (R-RV-6): orders in no draw yet, and only those, so marking an
+        # order with its draw takes it out of the index instead of moving it inside
+        Index(
+            "ix_work_order_undrawn",
+            "estate_id",
+            "kind",
+            "completed_at",
+            sqlite_where=text("draw_id IS NULL"),
+            postgresql_where=text("draw_id IS NULL"),
+        ),
         Index("ix_work_order_estate_completed", "estate_id", "completed_at"),
     )
 

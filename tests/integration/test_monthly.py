@@ -9,15 +9,18 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from alembic import command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, inspect, make_url, select
 
 from estatecare.app import App
+from estatecare.migrate import alembic_config, upgrade
 from estatecare.services import monthly_report, sampling
 from models import (
     Complaint,
@@ -203,6 +206,30 @@ def test_random_completion_times_put_every_order_in_exactly_one_draw(
     for wid, draw_id in rows:  # registered in time: the draw of its completion month (R-RV-6)
         if wid in on_time:
             assert draw_month[draw_id] == "{:04d}-{:02d}".format(*months[on_time[wid]])
+
+
+def test_the_population_index_holds_only_the_orders_in_no_draw_yet(db_url: str) -> None:
+    """Migration 0007: the partial index of undrawn orders (R-RV-6), and back down to 0005."""
+
+    def indexes() -> dict[str, dict[str, Any]]:
+        engine = create_engine(db_url)
+        try:
+            return {str(i["name"]): dict(i) for i in inspect(engine).get_indexes("work_order")}
+        finally:
+            engine.dispose()
+
+    dialect = make_url(db_url).get_backend_name()
+    undrawn = indexes()["ix_work_order_undrawn"]
+    assert undrawn["column_names"] == ["estate_id", "kind", "completed_at"]
+    assert "draw_id is null" in str(undrawn["dialect_options"][f"{dialect}_where"]).lower()
+    assert "ix_work_order_population" not in indexes()
+    command.downgrade(alembic_config(db_url), "0005")
+    try:
+        assert "ix_work_order_undrawn" not in indexes()
+        assert indexes()["ix_work_order_population"]["column_names"] == ["estate_id", "draw_id", "kind", "completed_at"]
+    finally:
+        upgrade(db_url)
+    assert "ix_work_order_undrawn" in indexes()
 
 
 # ---------------------------------------------------------------------- the summary
