@@ -80,7 +80,8 @@ def similarity(a: str, b: str) -> float:
     sa, sb = _shingles(a), _shingles(b)
     if not sa or not sb:
         return 0.0
-    return len(sa & sb) / len(sa | sb)
+    common = len(sa & sb)
+    return common / (len(sa) + len(sb) - common)  # |A ∪ B| without building the union
 
 
 @dataclass(frozen=True)
