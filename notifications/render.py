@@ -8,16 +8,19 @@ context) are shown in the company's timezone in the recipient's locale format.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale as BabelLocale
 from babel.dates import format_date, format_datetime, format_skeleton
 from babel.numbers import format_decimal
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
 from jinja2.runtime import Context
 
 from models.enums import Locale
@@ -117,6 +120,31 @@ def _chart_column(table: dict[str, Any]) -> int | None:
     return None
 
 
+class _TranslateLiterals(Extension):
+    """``_("literal")`` becomes the translated string when a template is compiled.
+
+    Each language has its own environment, so a literal's translation is known then; a
+    message no longer calls gettext (through two context calls) for every fixed string.
+    The output is the same: the string is still autoescaped in HTML. ``{% trans %}`` blocks
+    and ``_()`` of anything but a literal are left to the i18n extension.
+    """
+
+    def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
+        gettext = cast(Callable[[str], str], self.environment.globals["gettext"])
+        pattern = [TOKEN_NAME, TOKEN_LPAREN, TOKEN_STRING, TOKEN_RPAREN]
+        held: list[Token] = []
+        for token in stream:
+            held.append(token)
+            if len(held) >= 4 and [t.type for t in held[-4:]] == pattern and held[-4].value == "_":
+                literal = held[-2].value
+                lineno = held[-4].lineno
+                del held[-4:]
+                held.append(Token(lineno, TOKEN_STRING, gettext(literal)))
+            while len(held) > 3:
+                yield held.pop(0)
+        yield from held
+
+
 @cache
 def environment(locale: Locale) -> Environment:
     """The Jinja2 environment of one language (compiled templates are cached in it)."""
@@ -124,7 +152,7 @@ def environment(locale: Locale) -> Environment:
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
         undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", _TranslateLiterals],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,

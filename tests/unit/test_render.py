@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -99,3 +100,32 @@ def test_a_template_string_without_a_translation_is_reported(tmp_path: Path) -> 
     (templates / "final_reply.txt").write_text(source.replace("{% endblock %}\n", new, 1))
     missing = missing_translations(templates, LOCALE_DIR)
     assert missing == {Locale.ZH_HANT: ["A brand new sentence."], Locale.ZH_HANS: ["A brand new sentence."]}
+
+
+def test_translating_literals_at_compile_time_changes_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_("literal")`` folded into the compiled template renders exactly as the gettext call did."""
+    import notifications.render as r
+
+    folded = {
+        (loc, tid): r.render(tid, ctx, loc, "Asia/Shanghai") for loc in Locale for tid, ctx in SAMPLE_CONTEXTS.items()
+    }
+
+    class Plain(r.Environment):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["extensions"] = [x for x in kwargs["extensions"] if x is not r._TranslateLiterals]
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(r, "Environment", Plain)
+    r.environment.cache_clear()
+    r._templates.cache_clear()
+    try:
+        plain = {
+            (loc, tid): r.render(tid, ctx, loc, "Asia/Shanghai")
+            for loc in Locale
+            for tid, ctx in SAMPLE_CONTEXTS.items()
+        }
+    finally:
+        r.environment.cache_clear()
+        r._templates.cache_clear()
+    assert plain == folded
+    assert len(folded) == 3 * len(SAMPLE_CONTEXTS)
