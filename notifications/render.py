@@ -25,6 +25,7 @@ from jinja2.runtime import Context
 
 from models.enums import Locale
 from notifications.catalogue import CATALOGUE, CONTACT_KEYS, mask_phone
+from notifications.html_blocks import BLOCKS
 from notifications.i18n import BABEL_LOCALES, TEMPLATE_DIR, translations
 
 
@@ -162,7 +163,7 @@ def environment(locale: Locale) -> Environment:
     # Old-style gettext is cheaper per call; trans-block variables are still escaped in HTML.
     env.install_gettext_translations(translations(locale), newstyle=False)  # type: ignore[attr-defined]
     env.filters.update(datetime=_f_datetime, date=_f_date, month=_f_month, number=_f_number, mask_phone=_f_mask)
-    env.globals.update(bar_width=_bar_width, is_number=_is_number, chart_column=_chart_column)
+    env.globals.update(bar_width=_bar_width, is_number=_is_number, chart_column=_chart_column, m=BLOCKS)
     return env
 
 
