@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     smtp_ssl: bool = False
     smtp_timeout: float = 10.0
     smtp_connections: int = 4  # parallel SMTP connections of one sender
+    smtp_render_helper: bool | None = None  # build big batches in a helper process; None: if more than 2 cores
     mail_catcher: bool = True  # `estatecare run` catches mail to 127.0.0.1:smtp_port in var/mail/
     mail_from: str = "Estate Care <no-reply@estatecare.localhost>"
     # Web app (issue 6): signing key (default: generated once into var/secret-key), email links, hardening.

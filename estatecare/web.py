@@ -16,6 +16,7 @@ from estatecare.dispatch import Dispatcher, deployment_flows, start_sweep_deploy
 from estatecare.runtime import use_app
 from estatecare.services import lifecycle
 from notifications import render_pool
+from notifications.sender import SmtpConfig
 
 
 def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
@@ -56,7 +57,8 @@ def serve(core: App | None = None) -> None:
     # default 5 ms switch interval every wake-up of the loop waited up to 5 ms behind a busy
     # step, and a request needs many: intake fell to ~10 requests/s during a burst.
     sys.setswitchinterval(0.0005)
-    render_pool.HELPER.start()  # email bytes are built there, not on this process's one core
+    if SmtpConfig.from_settings(s).render_helper:
+        render_pool.HELPER.start()  # email bytes are built there, not on this process's one core
     # Keep idle connections longer than clients and proxies do (they commonly keep 60 s):
     # uvicorn's 5 s default closes a connection just as a client reuses it for a POST,
     # which the client cannot safely retry.

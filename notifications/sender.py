@@ -61,7 +61,8 @@ class SmtpConfig:
     timeout: float = 10.0
     mail_from: str = "Estate Care <no-reply@estatecare.localhost>"
     connections: int = 1  # parallel SMTP connections per deliver_pending call
-    render_helper: bool = True  # build large batches in a helper process (notifications.render_pool)
+    # build large batches in a helper process (notifications.render_pool); default: if worthwhile here
+    render_helper: bool = field(default_factory=render_pool.worthwhile)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SmtpConfig:
@@ -76,7 +77,14 @@ class SmtpConfig:
             timeout=settings.smtp_timeout,
             mail_from=settings.mail_from,
             connections=settings.smtp_connections,
+            render_helper=render_pool.worthwhile()
+            if settings.smtp_render_helper is None
+            else settings.smtp_render_helper,
         )
+
+
+def _or_auto(choice: bool | None) -> bool:
+    return render_pool.worthwhile() if choice is None else choice
 
 
 @dataclass

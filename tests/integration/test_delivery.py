@@ -41,8 +41,10 @@ def queue_acks(sessions: sessionmaker[Session], n: int, *, prefix: str = "r", co
         return [r.id for r in rows]
 
 
-def config_for(server: SmtpTestServer, connections: int = 2) -> SmtpConfig:
-    return SmtpConfig(host="127.0.0.1", port=server.port, timeout=5, connections=connections)
+def config_for(server: SmtpTestServer, connections: int = 2, *, render_helper: bool = False) -> SmtpConfig:
+    return SmtpConfig(
+        host="127.0.0.1", port=server.port, timeout=5, connections=connections, render_helper=render_helper
+    )
 
 
 def statuses(sessions: sessionmaker[Session]) -> dict[int, Notification]:
@@ -251,7 +253,7 @@ def test_a_large_batch_built_in_the_helper_process_arrives_once_each_with_refusa
         assert broken is not None
         broken.context = {k: v for k, v in broken.context.items() if k != "reference"}
     smtp_server.reject["r40@example.com"] = 550
-    report = asyncio.run(deliver_pending(sessions, config_for(smtp_server, connections=4), TZ, limit=len(ids)))
+    report = asyncio.run(deliver_pending(sessions, config_for(smtp_server, 4, render_helper=True), TZ, limit=len(ids)))
     assert sorted(report.failed) == [ids[40], ids[150]]
     assert "550" in report.failures[ids[40]] and "cannot render" in report.failures[ids[150]]
     rows = statuses(sessions)
@@ -272,7 +274,7 @@ def test_a_helper_process_that_dies_leaves_its_chunks_to_the_sender(
     for pid in list(pool._processes):  # the test kills the helper on purpose
         os.kill(pid, signal.SIGKILL)
     ids = queue_acks(sessions, render_pool.MIN_ROWS + 20)
-    report = asyncio.run(deliver_pending(sessions, config_for(smtp_server, connections=2), TZ, limit=len(ids)))
+    report = asyncio.run(deliver_pending(sessions, config_for(smtp_server, 2, render_helper=True), TZ, limit=len(ids)))
     assert sorted(report.sent) == ids and not report.failed
     rows = statuses(sessions)
     assert smtp_server.message_ids() == {rows[i].message_id: 1 for i in ids}
