@@ -395,7 +395,6 @@ async def _produce(
     tz: str,
     now: datetime,
     queue: asyncio.Queue[_Outgoing | None],
-    workers: int,
     rec: _Recorder,
 ) -> None:
     """Build the messages while the connections send: a large batch in the helper process,
@@ -444,8 +443,6 @@ async def _produce(
             await settle(*ahead.popleft())
     while ahead:
         await settle(*ahead.popleft())
-    for _ in range(workers):
-        await queue.put(None)
 
 
 async def deliver_pending(
@@ -466,21 +463,30 @@ async def deliver_pending(
     now = now or utcnow()
     report = DeliveryReport()
     rec = _Recorder(sessions, now, report)
-    remaining = limit
-    while remaining > 0:
-        batch = claim(sessions, now=now, limit=min(CLAIM_BATCH, remaining), ids=ids, lease=lease)
-        if not batch:
-            break
-        remaining -= len(batch)
-        rows, files = _load(sessions, batch)
-        workers = max(1, min(config.connections, len(rows)))
-        queue: asyncio.Queue[_Outgoing | None] = asyncio.Queue(maxsize=4 * workers)
+    first = claim(sessions, now=now, limit=min(CLAIM_BATCH, limit), ids=ids, lease=lease)
+    if not first:
+        return report
+    workers = max(1, min(config.connections, len(first)))
+    queue: asyncio.Queue[_Outgoing | None] = asyncio.Queue(maxsize=4 * workers)
 
-        await asyncio.gather(
-            _produce(rows, files, config, tz, now, queue, workers, rec),
-            *(_send_worker(config, queue, rec, 200) for _ in range(workers)),
-        )
-        rec.flush()
-        if rec.down is not None:
-            break  # the server is down: leave the rest for the next sweep
+    async def feed() -> None:
+        """Claim, load and build batch after batch while the connections send the queue:
+        the connections stay open across batches and never wait for the next claim."""
+        batch, remaining = first, limit - len(first)
+        try:
+            while True:
+                rows, files = _load(sessions, batch)
+                await _produce(rows, files, config, tz, now, queue, rec)
+                if remaining <= 0 or rec.down is not None:
+                    return  # done, or the server is down: leave the rest for the next sweep
+                batch = claim(sessions, now=now, limit=min(CLAIM_BATCH, remaining), ids=ids, lease=lease)
+                if not batch:
+                    return
+                remaining -= len(batch)
+        finally:
+            for _ in range(workers):
+                await queue.put(None)
+
+    await asyncio.gather(feed(), *(_send_worker(config, queue, rec, 200) for _ in range(workers)))
+    rec.flush()
     return report
