@@ -1,7 +1,7 @@
 """``python -m bench [MODULE ...] [--quick]``: run the benchmarks, collect every row.
 
 Every module of this package with a ``main(argv)`` is a benchmark (``results`` is the
-shared helper, not a benchmark). Each runs in turn; its rows are printed as it finishes
+shared helper, not a benchmark). Each runs in turn, in a process of its own; its rows are printed as it finishes
 and all of them are written to ``bench/results/latest.json`` and ``latest.md``. A module
 that fails is reported as a row that did not meet its goal, and the others still run.
 ``--quick`` is passed on to each module (a small scale for smoke runs); ``--quick-for MODULE``
@@ -13,11 +13,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import multiprocessing as mp
 import pkgutil
 import sys
 import time
 import traceback
 from datetime import UTC, datetime
+from multiprocessing.connection import Connection
 from typing import Any
 
 import bench
@@ -60,6 +62,36 @@ def run_module(name: str, quick: bool) -> list[dict[str, Any]]:
         ]
 
 
+def _child(name: str, quick: bool, conn: Connection) -> None:
+    conn.send(run_module(name, quick))
+    conn.close()
+
+
+def run_isolated(name: str, quick: bool) -> list[dict[str, Any]]:
+    """:func:`run_module` in a process of its own: a benchmark's servers, environment and
+    Prefect settings (e.g. the burst's Prefect server) cannot leak into the next one."""
+    ctx = mp.get_context("spawn")
+    receive, send = ctx.Pipe(duplex=False)
+    child = ctx.Process(target=_child, args=(name, quick, send), name=f"bench.{name}")
+    child.start()
+    send.close()
+    try:
+        rows: list[dict[str, Any]] = receive.recv()
+    except EOFError:
+        rows = [
+            row(
+                f"{name}.error",
+                None,
+                "-",
+                goal="the benchmark runs",
+                met=False,
+                detail={"error": f"the benchmark process ended with exit code {child.exitcode}"},
+            )
+        ]
+    child.join()
+    return rows
+
+
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     """Run the named benchmark modules (default: all) and write latest.json and latest.md."""
     available = discover()
@@ -77,7 +109,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     for name in args.modules or available:
         quick = args.quick or name in args.quick_for
         print(f"== bench.{name}{' (quick)' if quick else ''}", flush=True)
-        rows.extend(run_module(name, quick))
+        rows.extend(run_isolated(name, quick))
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     (RESULTS_DIR / "latest.json").write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
