@@ -11,19 +11,15 @@ to one only (e.g. a full run with the monthly benchmark at its small scale).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import multiprocessing as mp
 import pkgutil
 import sys
-import time
-import traceback
 from datetime import UTC, datetime
-from multiprocessing.connection import Connection
 from typing import Any
 
 import bench
-from bench.results import RESULTS_DIR, format_table, markdown_table, row
+from bench._runner import run_isolated
+from bench.results import RESULTS_DIR, format_table, markdown_table
 
 NOT_BENCHMARKS = {"results"}
 
@@ -36,60 +32,6 @@ def discover() -> list[str]:
             continue
         names.append(info.name)
     return sorted(names)
-
-
-def run_module(name: str, quick: bool) -> list[dict[str, Any]]:
-    """Import ``bench.<name>`` and run its ``main``; a failure becomes one row that did not meet its goal."""
-    started = time.perf_counter()
-    try:
-        module = importlib.import_module(f"bench.{name}")
-        main = getattr(module, "main", None)
-        if not callable(main):
-            return []
-        rows = main(["--quick"] if quick else [])
-        return [dict(r) for r in rows or []]
-    except (Exception, SystemExit) as exc:
-        traceback.print_exc()
-        return [
-            row(
-                f"{name}.error",
-                None,
-                "-",
-                goal="the benchmark runs",
-                met=False,
-                detail={"error": f"{type(exc).__name__}: {exc}", "seconds": round(time.perf_counter() - started, 1)},
-            )
-        ]
-
-
-def _child(name: str, quick: bool, conn: Connection) -> None:
-    conn.send(run_module(name, quick))
-    conn.close()
-
-
-def run_isolated(name: str, quick: bool) -> list[dict[str, Any]]:
-    """:func:`run_module` in a process of its own: a benchmark's servers, environment and
-    Prefect settings (e.g. the burst's Prefect server) cannot leak into the next one."""
-    ctx = mp.get_context("spawn")
-    receive, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_child, args=(name, quick, send), name=f"bench.{name}")
-    child.start()
-    send.close()
-    try:
-        rows: list[dict[str, Any]] = receive.recv()
-    except EOFError:
-        rows = [
-            row(
-                f"{name}.error",
-                None,
-                "-",
-                goal="the benchmark runs",
-                met=False,
-                detail={"error": f"the benchmark process ended with exit code {child.exitcode}"},
-            )
-        ]
-    child.join()
-    return rows
 
 
 def main(argv: list[str] | None = None) -> list[dict[str, Any]]:

@@ -57,11 +57,20 @@ class BareBody(BaseModel):
     contact_email: str = ""
 
 
+def _process_settings() -> None:
+    """What ``estatecare web`` sets for its process, so ours runs as it does in production.
+    The limit keeps Python's default: it is a bare endpoint, tuned for nothing."""
+    from estatecare.web import SWITCH_INTERVAL
+
+    sys.setswitchinterval(SWITCH_INTERVAL)
+
+
 def ours_app() -> Any:
     """Our API over ``ESTATECARE_DATABASE_URL``, without the dispatcher (uvicorn factory)."""
     from estatecare.api.app import create_app
     from estatecare.app import App
 
+    _process_settings()
     return create_app(App.from_settings())
 
 

@@ -18,6 +18,9 @@ from estatecare.services import lifecycle
 from notifications import render_pool
 from notifications.sender import SmtpConfig
 
+#: GIL switch interval of the web process (seconds); see serve().
+SWITCH_INTERVAL = 0.0005
+
 
 def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
     """The API with a dispatcher that runs lifecycle flows in this process."""
@@ -56,7 +59,7 @@ def serve(core: App | None = None) -> None:
     # The event loop (HTTP) and the database thread (lifecycle steps) share the GIL. With the
     # default 5 ms switch interval every wake-up of the loop waited up to 5 ms behind a busy
     # step, and a request needs many: intake fell to ~10 requests/s during a burst.
-    sys.setswitchinterval(0.0005)
+    sys.setswitchinterval(SWITCH_INTERVAL)
     if SmtpConfig.from_settings(s).render_helper:
         render_pool.HELPER.start()  # email bytes are built there, not on this process's one core
     # Keep idle connections longer than clients and proxies do (they commonly keep 60 s):
