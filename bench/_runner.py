@@ -28,16 +28,12 @@ def run_module(name: str, quick: bool) -> list[dict[str, Any]]:
         return [dict(r) for r in rows or []]
     except (Exception, SystemExit) as exc:
         traceback.print_exc()
-        return [
-            row(
-                f"{name}.error",
-                None,
-                "-",
-                goal="the benchmark runs",
-                met=False,
-                detail={"error": f"{type(exc).__name__}: {exc}", "seconds": round(time.perf_counter() - started, 1)},
-            )
-        ]
+        return [_error(name, f"{type(exc).__name__}: {exc}", seconds=round(time.perf_counter() - started, 1))]
+
+
+def _error(name: str, error: str, **detail: Any) -> dict[str, Any]:
+    """The row of a benchmark that did not run: a goal not met."""
+    return row(f"{name}.error", None, "-", goal="the benchmark runs", met=False, detail={"error": error, **detail})
 
 
 def _child(name: str, quick: bool, conn: Connection) -> None:
@@ -56,15 +52,6 @@ def run_isolated(name: str, quick: bool) -> list[dict[str, Any]]:
     try:
         rows: list[dict[str, Any]] = receive.recv()
     except EOFError:
-        rows = [
-            row(
-                f"{name}.error",
-                None,
-                "-",
-                goal="the benchmark runs",
-                met=False,
-                detail={"error": f"the benchmark process ended with exit code {child.exitcode}"},
-            )
-        ]
+        rows = [_error(name, f"the benchmark process ended with exit code {child.exitcode}")]
     child.join()
     return rows

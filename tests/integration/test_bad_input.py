@@ -146,17 +146,6 @@ def intake_bodies(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
     return body, spoilt
 
 
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> World:
-    return make_world(db_url, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.core, clock=world.clock)) as c:
-        yield c
-
-
 def counts(world: World) -> tuple[int, int, int]:
     with world.core.sessions() as s:
         return (

@@ -3,19 +3,15 @@ the automatic steps are run the way the flows run them)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from estatecare.api.app import create_app
 from estatecare.services import lifecycle
 from estatecare.services.records import in_transaction
 from models import Assignment, Escalation
-from tests.lifecycle_support import SIGNATURE_PNG, World, make_world
+from tests.lifecycle_support import SIGNATURE_PNG, World
 
 LEAK = {
     "estate": "CH",
@@ -26,17 +22,6 @@ LEAK = {
     "contact_phone": "13900000001",
     "contact_email": "wong@example.test",
 }
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> World:
-    return make_world(db_url, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.core, clock=world.clock)) as c:
-        yield c
 
 
 def submit(client: TestClient, **overrides: Any) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,21 +10,9 @@ from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from estatecare.api.app import create_app
 from estatecare.cli import app as cli
 from tests.integration.test_monthly import _estate, _hand_data, _orders, local
-from tests.lifecycle_support import World, make_world
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> World:
-    return make_world(db_url, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.core, clock=world.clock)) as c:
-        yield c
+from tests.lifecycle_support import World
 
 
 def test_the_api_answers_the_report_model_to_staff_only(client: TestClient, world: World) -> None:

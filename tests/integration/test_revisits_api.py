@@ -6,36 +6,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from estatecare.api.app import create_app
 from estatecare.demo import seed_demo
 from estatecare.services import sampling
 from estatecare.webapp.accounts import set_password
 from models import Resident, Revisit, WorkOrder
 from tests.integration.test_monthly import _estate, _orders, local
 from tests.integration.test_webapp import DOMAIN, PASSWORD, sign_in
-from tests.lifecycle_support import SIGNATURE_PNG, World, make_world
+from tests.lifecycle_support import SIGNATURE_PNG, World
 
 DEC_1 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, the morning after the November draw
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> World:
-    return make_world(db_url, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.core, clock=world.clock)) as c:
-        yield c
 
 
 def _sampled(world: World) -> None:

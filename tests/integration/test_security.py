@@ -3,9 +3,7 @@ expired, revoked) and estates (nobody acts on another estate's complaints)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +11,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from estatecare.api.app import create_app
 from estatecare.cli import app as cli
 from estatecare.demo import seed_demo
 from estatecare.services.tokens import issue_token, revoke_token
 from models import Complaint, ComplaintAttachment, ComplaintEvent, WorkOrder
-from tests.lifecycle_support import World, make_world
+from tests.lifecycle_support import World
 
 LEAK = {
     "estate": "CH",
@@ -43,17 +40,6 @@ BODIES: dict[str, dict[str, Any]] = {
     "/close": {},
     "/api/work-orders": {"estate": "CH", "kind": "repair"},
 }
-
-
-@pytest.fixture
-def world(db_url: str, tmp_path: Path) -> World:
-    return make_world(db_url, tmp_path)
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.core, clock=world.clock)) as c:
-        yield c
 
 
 def submit(client: TestClient, **overrides: Any) -> str:
