@@ -2,8 +2,9 @@
 
 Templates are Jinja2 with autoescape on for HTML; the plain-text part is plain. The
 first line of the rendered ``<id>.txt`` is the subject. Strings are translated with
-Babel catalogs through ``jinja2.ext.i18n``; timestamps (ISO-8601 UTC strings in the
-context) are shown in the company's timezone in the recipient's locale format.
+Babel catalogs through ``jinja2.ext.i18n`` (fixed strings at compile time); timestamps
+(ISO-8601 UTC strings in the context) are shown in the company's timezone in the
+recipient's locale format.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale as BabelLocale
 from babel.dates import format_date, format_datetime, format_skeleton
-from babel.numbers import format_decimal
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, pass_context, select_autoescape
-from jinja2.ext import Extension
+from babel.numbers import parse_pattern
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, nodes, pass_context, select_autoescape
+from jinja2.ext import InternationalizationExtension
 from jinja2.lexer import TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token, TokenStream
 from jinja2.runtime import Context
 
@@ -59,21 +60,33 @@ def _locale_of(ctx: Context) -> Locale:
     return value
 
 
+# The formatting filters are pure functions of (value, locale, time zone). Babel spends tens of
+# microseconds on each call, and a message formats the same values in its text and its HTML
+# part (and a sweep's messages share deadlines), so their results are memoised.
+_MEMO = 4096
+
+
+@lru_cache(maxsize=_MEMO)
+def _datetime_text(value: str | datetime, tz: str, locale: Locale) -> str:
+    return format_datetime(parse_utc(value), "medium", tzinfo=_zone(tz), locale=_babel_locale(locale))
+
+
+@lru_cache(maxsize=_MEMO)
+def _date_text(value: str | datetime, tz: str, locale: Locale) -> str:
+    if isinstance(value, str) and len(value) == 10:  # a plain date, no time zone involved
+        return format_date(date.fromisoformat(value), "medium", locale=_babel_locale(locale))
+    local = parse_utc(value).astimezone(_zone(tz))
+    return format_date(local.date(), "medium", locale=_babel_locale(locale))
+
+
 @pass_context
 def _f_datetime(ctx: Context, value: str | datetime | None) -> str:
-    if not value:
-        return ""
-    return format_datetime(parse_utc(value), "medium", tzinfo=_zone(ctx["_tz"]), locale=_babel_locale(_locale_of(ctx)))
+    return _datetime_text(value, ctx["_tz"], _locale_of(ctx)) if value else ""
 
 
 @pass_context
 def _f_date(ctx: Context, value: str | datetime | None) -> str:
-    if not value:
-        return ""
-    if isinstance(value, str) and len(value) == 10:  # a plain date, no time zone involved
-        return format_date(date.fromisoformat(value), "medium", locale=_babel_locale(_locale_of(ctx)))
-    local = parse_utc(value).astimezone(_zone(ctx["_tz"]))
-    return format_date(local.date(), "medium", locale=_babel_locale(_locale_of(ctx)))
+    return _date_text(value, ctx["_tz"], _locale_of(ctx)) if value else ""
 
 
 @pass_context
@@ -83,11 +96,21 @@ def _f_month(ctx: Context, value: str) -> str:
     return format_skeleton("yMMMM", datetime(year, month, 1), locale=_babel_locale(_locale_of(ctx)))
 
 
+#: Numbers: thousands separated, up to two decimals (parsed once, not per call).
+_NUMBER = parse_pattern("#,##0.##")
+
+
+@lru_cache(maxsize=_MEMO)
+def _number_text(value: int | float, locale: Locale) -> str:
+    text: str = _NUMBER.apply(value, _babel_locale(locale))
+    return text
+
+
 @pass_context
 def _f_number(ctx: Context, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
-    return format_decimal(value, format="#,##0.##", locale=_babel_locale(_locale_of(ctx)))
+    return _number_text(value, _locale_of(ctx))
 
 
 def _f_mask(value: str) -> str:
@@ -121,20 +144,23 @@ def _chart_column(table: dict[str, Any]) -> int | None:
     return None
 
 
-class _TranslateLiterals(Extension):
-    """``_("literal")`` becomes the translated string when a template is compiled.
+class CompileTimeI18n(InternationalizationExtension):
+    """``jinja2.ext.i18n`` that translates fixed strings when a template is compiled.
 
-    Each language has its own environment, so a literal's translation is known then; a
-    message no longer calls gettext (through two context calls) for every fixed string.
-    The output is the same: the string is still autoescaped in HTML. ``{% trans %}`` blocks
-    and ``_()`` of anything but a literal are left to the i18n extension.
+    Each language has its own environment, so the translation of a literal is known then:
+    ``_("literal")`` becomes the translated string, and a ``{% trans %}`` block without a
+    plural or context becomes its translated format string (variables are still filled in,
+    and escaped in HTML, at render time). A message then no longer calls gettext through the
+    template context for every fixed string. The output is the same (a test compares every
+    message with the plain extension's); ``_()`` of anything but a literal, plural and
+    context blocks are left to the standard behaviour.
     """
 
     def filter_stream(self, stream: TokenStream) -> Iterator[Token]:
         gettext = cast(Callable[[str], str], self.environment.globals["gettext"])
         pattern = [TOKEN_NAME, TOKEN_LPAREN, TOKEN_STRING, TOKEN_RPAREN]
         held: list[Token] = []
-        for token in stream:
+        for token in super().filter_stream(stream):
             held.append(token)
             if len(held) >= 4 and [t.type for t in held[-4:]] == pattern and held[-4].value == "_":
                 literal = held[-2].value
@@ -145,6 +171,29 @@ class _TranslateLiterals(Extension):
                 yield held.pop(0)
         yield from held
 
+    def _make_node(
+        self,
+        singular: str,
+        plural: str | None,
+        context: str | None,
+        variables: dict[str, nodes.Expr],
+        plural_expr: nodes.Expr | None,
+        vars_referenced: bool,
+        num_called_num: bool,
+    ) -> nodes.Output:
+        newstyle = getattr(self.environment, "newstyle_gettext", False)
+        if plural_expr is not None or context is not None or newstyle:
+            return super()._make_node(
+                singular, plural, context, variables, plural_expr, vars_referenced, num_called_num
+            )
+        if not vars_referenced:  # as the standard extension does: "%%" only escapes with variables
+            singular = singular.replace("%%", "%")
+        gettext = cast(Callable[[str], str], self.environment.globals["gettext"])
+        node: nodes.Expr = nodes.MarkSafeIfAutoescape(nodes.Const(gettext(singular)))
+        if variables:
+            node = nodes.Mod(node, nodes.Dict([nodes.Pair(nodes.Const(k), v) for k, v in variables.items()]))
+        return nodes.Output([node])
+
 
 @cache
 def environment(locale: Locale) -> Environment:
@@ -153,7 +202,7 @@ def environment(locale: Locale) -> Environment:
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False, default=False),
         undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n", _TranslateLiterals],
+        extensions=[CompileTimeI18n],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,

@@ -102,8 +102,9 @@ def test_a_template_string_without_a_translation_is_reported(tmp_path: Path) -> 
     assert missing == {Locale.ZH_HANT: ["A brand new sentence."], Locale.ZH_HANS: ["A brand new sentence."]}
 
 
-def test_translating_literals_at_compile_time_changes_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``_("literal")`` folded into the compiled template renders exactly as the gettext call did."""
+def test_translating_at_compile_time_changes_no_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``_("literal")`` and ``{% trans %}`` blocks translated when a template is compiled render
+    exactly as the standard i18n extension's gettext calls at render time did."""
     import notifications.render as r
 
     folded = {
@@ -112,7 +113,7 @@ def test_translating_literals_at_compile_time_changes_no_message(monkeypatch: py
 
     class Plain(r.Environment):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["extensions"] = [x for x in kwargs["extensions"] if x is not r._TranslateLiterals]
+            kwargs["extensions"] = ["jinja2.ext.i18n" if x is r.CompileTimeI18n else x for x in kwargs["extensions"]]
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(r, "Environment", Plain)
