@@ -1,6 +1,6 @@
 """Email throughput: our outbox sender vs the raw aiosmtplib limit vs prefect-email.
 
-``python -m bench.email [--count 10000] [--peer-count 300]``. The SMTP sink runs in a
+``python -m bench.email [--count 10000] [--peer-count 300] [--rounds 3]``. The SMTP sink runs in a
 separate process so it does not share the GIL with the client. Prints the rows, writes
 them to bench/results/email.json and returns them (``python -m bench`` collects them).
 """
@@ -89,17 +89,25 @@ def _queue(url: str, count: int) -> None:
     engine.dispose()
 
 
-def bench_ours(port: int, count: int, connections: int) -> float:
-    """Messages per second of deliver_pending over ``count`` queued rows in SQLite."""
-    from estatecare.db import make_engine, make_session_factory
+def _queued_database(tmp: str, count: int) -> str:
+    """A SQLite file with ``count`` queued notifications; each run of ours sends a copy of it."""
     from estatecare.migrate import upgrade
+
+    path = os.path.join(tmp, "queued.db")
+    upgrade(f"sqlite:///{path}")
+    _queue(f"sqlite:///{path}", count)
+    return path
+
+
+def bench_ours(port: int, queued: str, count: int, connections: int) -> float:
+    """Messages per second of deliver_pending over a fresh copy of the ``count`` queued rows."""
+    from estatecare.db import make_engine, make_session_factory
     from notifications.sender import SmtpConfig, deliver_pending
 
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        upgrade(url)
-        _queue(url, count)
-        engine = make_engine(url)
+        path = os.path.join(tmp, "bench.db")
+        shutil.copyfile(queued, path)
+        engine = make_engine(f"sqlite:///{path}")
         sessions = make_session_factory(engine)
         config = SmtpConfig(port=port, connections=connections)
         t0 = time.perf_counter()
@@ -216,8 +224,10 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     parser = argparse.ArgumentParser(prog="python -m bench.email")
     parser.add_argument("--count", type=int, default=None, help="messages (default 10000; --quick 1000)")
     parser.add_argument("--peer-count", type=int, default=None, help="peer messages (default 300; --quick 50)")
+    parser.add_argument("--rounds", type=int, default=None, help="turns of limit and ours (default 3; --quick 1)")
     parser.add_argument("--quick", action="store_true", help="a small scale for smoke runs")
     args = parser.parse_args(argv)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.count = args.count or (1000 if args.quick else 10_000)
     args.peer_count = args.peer_count or (50 if args.quick else 300)
 
@@ -232,18 +242,26 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     server = ctx.Process(target=_sink, args=(port, ready), daemon=True)
     server.start()
     ready.wait(30)
+    # The limit and ours take turns, round after round, and each keeps its best: this
+    # machine's speed drifts by a third within minutes, so one run of each compares two moments.
+    limits: dict[int, list[float]] = {1: [], 4: [], 8: []}
+    ours_by: dict[int, list[float]] = {4: [], 8: []}
     try:
         messages = _prerendered(args.count)
-        limits = {n: asyncio.run(_raw(port, messages, n)) for n in (1, 4, 8)}
-        limit = max(limits.values())
-        ours_by = {n: bench_ours(port, args.count, n) for n in (4, 8)}
-        ours = max(ours_by.values())
+        queued = _queued_database(prefect_home, args.count)
+        for _ in range(args.rounds):
+            for n, rates in limits.items():
+                rates.append(asyncio.run(_raw(port, messages, n)))
+            for n, rates in ours_by.items():
+                rates.append(bench_ours(port, queued, args.count, n))
         peer_fn = bench_peer(port, args.peer_count)
         peer = bench_peer_in_flow(port, args.peer_count)
     finally:
         server.terminate()
         server.join(5)
         shutil.rmtree(prefect_home, ignore_errors=True)
+    limit = max(max(v) for v in limits.values())
+    ours = max(max(v) for v in ours_by.values())
 
     rows = [
         row(
@@ -253,7 +271,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             reference="measured here earlier (8 connections)",
             reference_figure=560.0,
             digits=1,
-            detail={f"{n}_connections": round(v, 1) for n, v in limits.items()},
+            detail={f"{n}_connections": [round(v, 1) for v in rates] for n, rates in limits.items()},
         ),
         row(
             "email.peer.prefect_email",
@@ -275,12 +293,12 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
             "email.ours.vs_limit",
             ours,
             "msg/s",
-            reference="limit (same run)",
+            reference="limit (same run, best of each over the rounds)",
             reference_figure=limit,
             goal=">= 0.7",
             met=ours / limit >= 0.7,
             digits=1,
-            detail={f"{n}_connections": round(v, 1) for n, v in ours_by.items()},
+            detail={f"{n}_connections": [round(v, 1) for v in rates] for n, rates in ours_by.items()},
         ),
         row(
             "email.ours.vs_peer_fn",
