@@ -323,6 +323,41 @@ def _envelope_address(address: str) -> bytes | None:
     return f"<{address}>".encode("ascii")
 
 
+def _wire_data(message: bytes) -> bytes | None:
+    """The DATA payload of a message whose lines all end in CRLF (as built by
+    :mod:`notifications.mime`): dot-stuffed and terminated; None for anything else.
+
+    ``SMTP.data`` rewrites every line ending and scans every line with a regular expression
+    for each message; for a message known to be clean a few byte counts are enough.
+    """
+    crlf = message.count(b"\r\n")
+    if not message.endswith(b"\r\n") or message.count(b"\n") != crlf or message.count(b"\r") != crlf:
+        return None
+    if message.startswith(b"."):
+        message = b"." + message
+    return message.replace(b"\r\n.", b"\r\n..") + b".\r\n"
+
+
+async def _send_data(smtp: aiosmtplib.SMTP, wire: bytes) -> None:
+    """DATA with a payload from :func:`_wire_data`, as ``SMTP.data`` sends it."""
+    answer = await smtp.execute_command(b"DATA")
+    if answer.code != SMTPStatus.start_input:
+        raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+    protocol = smtp.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Connection lost")
+    try:
+        protocol.write(wire)
+        # read_response marks the reply as expected before anything can arrive: the event
+        # loop runs no callback between the write and this call.
+        answer = await protocol.read_response(timeout=smtp.timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        smtp.close()  # as SMTP.data does: the connection is out of step
+        raise
+    if answer.code != SMTPStatus.completed:
+        raise aiosmtplib.SMTPDataError(answer.code, answer.message)
+
+
 async def _transact(smtp: aiosmtplib.SMTP, sender: str, recipient: str, data: bytes) -> None:
     """MAIL, RCPT, DATA for one message, as ``SMTP.sendmail`` does for one recipient, but with
     plain addresses checked once by a pattern rather than parsed again for every command (that
@@ -339,7 +374,11 @@ async def _transact(smtp: aiosmtplib.SMTP, sender: str, recipient: str, data: by
         answer = await smtp.execute_command(b"RCPT", b"TO:" + rcpt_to)
         if answer.code not in (SMTPStatus.completed, SMTPStatus.will_forward):
             raise aiosmtplib.SMTPRecipientRefused(answer.code, answer.message, recipient)
-        await smtp.data(data)
+        wire = _wire_data(data)
+        if wire is None:
+            await smtp.data(data)
+        else:
+            await _send_data(smtp, wire)
     except aiosmtplib.SMTPResponseException:
         if smtp.is_connected:
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):

@@ -45,6 +45,7 @@ class _Handler:
         msg = message_from_bytes(raw, policy=policy.default)
         with self.server.lock:
             self.server.messages.append(msg)  # type: ignore[arg-type]
+            self.server.raw.append(raw)
         return "250 Message accepted"
 
 
@@ -55,6 +56,7 @@ class SmtpTestServer:
         self.port = port or free_port()
         self.lock = threading.Lock()
         self.messages: list[EmailMessage] = []
+        self.raw: list[bytes] = []  # each message as received, after the DATA transparency
         self.rcpt_attempts: Counter[str] = Counter()
         self.reject: dict[str, int] = {}
         self.delay = 0.0  # seconds before answering DATA, to make a slow server

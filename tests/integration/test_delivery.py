@@ -15,7 +15,7 @@ from models import Notification, utcnow
 from models.enums import Locale, NotificationStatus
 from notifications.outbox import queue
 from notifications.samples import SAMPLE_CONTEXTS
-from notifications.sender import DeliveryReport, SmtpConfig, deliver_pending
+from notifications.sender import DeliveryReport, SmtpConfig, _connect, _transact, deliver_pending
 from tests.smtp_server import SmtpTestServer
 
 TZ = "Asia/Shanghai"
@@ -79,6 +79,29 @@ def test_a_script_in_the_complaint_arrives_escaped_in_the_html_part(
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in html
     assert "&amp; more" in html
     assert evil in text  # the plain part is plain
+
+
+@pytest.mark.parametrize(
+    ("message", "arrives"),
+    [
+        # built messages: CRLF lines, sent without aiosmtplib's rewriting, dots stuffed
+        (b"Subject: a\r\n\r\n.first\r\nmiddle\r\n..two\r\n.\r\nend\r\n", None),
+        # anything else goes through SMTP.data, which normalises the line ends
+        (b"Subject: b\n\n.first\rmiddle\r\nend", b"Subject: b\r\n\r\n.first\r\nmiddle\r\nend\r\n"),
+    ],
+)
+def test_message_data_arrives_byte_for_byte_with_lines_that_start_with_a_dot(
+    smtp_server: SmtpTestServer, message: bytes, arrives: bytes | None
+) -> None:
+    async def send() -> None:
+        smtp = await _connect(config_for(smtp_server))
+        try:
+            await _transact(smtp, "no-reply@example.com", "r@example.com", message)
+        finally:
+            await smtp.quit()
+
+    asyncio.run(send())
+    assert smtp_server.raw == [arrives or message]
 
 
 def test_a_5xx_answer_marks_the_notification_failed_with_the_reason_and_it_is_not_retried(
