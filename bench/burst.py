@@ -17,7 +17,6 @@ import multiprocessing as mp
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from bench._net import free_port, serve_smtp
 from bench.results import print_table, row, write_json
 
 GOAL_SECONDS = 60.0
@@ -42,35 +42,25 @@ FILLER = (
 )
 
 
+class _Counter:
+    """Counts every message and the work arrangement notices (shared multiprocessing Values)."""
+
+    def __init__(self, notices: Any, total: Any) -> None:
+        self.notices, self.total = notices, total
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        data: bytes = envelope.original_content or envelope.content
+        with self.total.get_lock():
+            self.total.value += 1
+        if b"X-EstateCare-Template: work_arrangement" in data:
+            with self.notices.get_lock():
+                self.notices.value += 1
+        return "250 OK"
+
+
 def _sink(port: int, ready: Any, notices: Any, total: Any) -> None:
     """SMTP server counting every message and the work arrangement notices."""
-    from aiosmtpd.controller import Controller
-
-    class Counter:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-            data: bytes = envelope.original_content or envelope.content
-            with total.get_lock():
-                total.value += 1
-            if b"X-EstateCare-Template: work_arrangement" in data:
-                with notices.get_lock():
-                    notices.value += 1
-            return "250 OK"
-
-    controller = Controller(Counter(), hostname="127.0.0.1", port=port)
-    controller.start()
-    ready.set()
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    serve_smtp(_Counter(notices, total), port, ready)
 
 
 def _complaint(i: int, rng: random.Random) -> dict[str, Any]:
@@ -172,7 +162,7 @@ def run(count: int, floor_count: int) -> list[dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix="estatecare-burst-"))
     ctx = mp.get_context("spawn")
     ready, notices, total = ctx.Event(), ctx.Value("i", 0), ctx.Value("i", 0)
-    smtp_port, web_port, prefect_port = _free_port(), _free_port(), _free_port()
+    smtp_port, web_port, prefect_port = free_port(), free_port(), free_port()
     sink = ctx.Process(target=_sink, args=(smtp_port, ready, notices, total), daemon=True)
     sink.start()
     ready.wait(30)

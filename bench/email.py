@@ -12,7 +12,6 @@ import asyncio
 import multiprocessing as mp
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -21,34 +20,20 @@ from typing import Any
 
 import aiosmtplib
 
+from bench._net import free_port, serve_smtp
 from bench.results import print_table, row, write_json
 
 TZ = "Asia/Shanghai"
 
 
+class _Drop:
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        return "250 OK"
+
+
 def _sink(port: int, ready: Any) -> None:
     """An aiosmtpd server that accepts and drops everything."""
-    from aiosmtpd.controller import Controller
-
-    class Sink:
-        async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-            return "250 OK"
-
-    controller = Controller(Sink(), hostname="127.0.0.1", port=port)
-    controller.start()
-    ready.set()
-    try:
-        while True:
-            time.sleep(3600)
-    finally:
-        controller.stop()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
+    serve_smtp(_Drop(), port, ready)
 
 
 def _context(i: int) -> tuple[str, dict[str, Any]]:
@@ -236,7 +221,7 @@ def main(argv: list[str] | None = None) -> list[dict[str, Any]]:
     os.environ.setdefault("PREFECT_HOME", prefect_home)
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
-    port = _free_port()
+    port = free_port()
     ctx = mp.get_context("spawn")
     ready = ctx.Event()
     server = ctx.Process(target=_sink, args=(port, ready), daemon=True)

@@ -23,7 +23,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel
 
+from bench._net import free_port
 from bench.results import print_table, row, write_json
 
 GOAL_RATIO = 2.0
@@ -131,13 +131,6 @@ def bare_app() -> Any:
 # --------------------------------------------------------------------------- measuring
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 def _body(i: int, rng: random.Random) -> dict[str, Any]:
     return {
         "estate": "CH",
@@ -213,7 +206,7 @@ def _database(tmp: Path, name: str) -> str:
 def measure(factory: str, tmp: Path, requests: int, clients: int) -> dict[str, float]:
     """Start ``factory`` under uvicorn on a fresh database and load it; returns its figures."""
     url = _database(tmp, factory)
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "ESTATECARE_DATABASE_URL": url,
