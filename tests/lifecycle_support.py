@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from estatecare.app import App
@@ -73,6 +74,17 @@ class World:
     def after_revisit(self, reference: str) -> str:
         cid = self.complaint(reference).id
         return in_transaction(self.core.sessions, lambda s: lifecycle.after_revisit(self.core, s, cid, self.clock()))
+
+
+def resolve_and_confirm(client: TestClient, world: World, reference: str) -> None:
+    """The handler records the result and the department head confirms it (R-HD-6)."""
+    steps = (
+        ("resolution", "engineering-1", {"result": "修好"}),
+        ("resolution/confirmation", "head-engineering", {"confirmed": True}),
+    )
+    for step, who, body in steps:
+        r = client.post(f"/api/complaints/{reference}/{step}", json=body, headers=world.auth(who))
+        assert r.status_code == 200, r.text
 
 
 def make_world(db_url: str, var_dir: Path, **settings: Any) -> World:

@@ -20,7 +20,7 @@ from estatecare.services import lifecycle
 from flows.deadline_sweep import deadline_sweep_flow
 from flows.intake import intake_flow
 from models import Assignment, Escalation
-from tests.lifecycle_support import SIGNATURE_PNG, World, make_world
+from tests.lifecycle_support import SIGNATURE_PNG, World, make_world, resolve_and_confirm
 from tests.smtp_server import SmtpTestServer
 
 pytestmark = pytest.mark.prefect
@@ -178,12 +178,7 @@ def test_an_unsatisfied_revisit_reopens_the_case_and_reassigns_it(
 ) -> None:
     ref = post(client)
     settle(client, dispatcher)
-    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
-    client.post(
-        f"/api/complaints/{ref}/resolution/confirmation",
-        json={"confirmed": True},
-        headers=world.auth("head-engineering"),
-    )
+    resolve_and_confirm(client, world, ref)
     r = client.post(
         f"/api/complaints/{ref}/revisits",
         headers=world.auth("manager"),

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from estatecare.services import lifecycle
 from estatecare.services.records import in_transaction
 from models import Assignment, Escalation
-from tests.lifecycle_support import SIGNATURE_PNG, World
+from tests.lifecycle_support import SIGNATURE_PNG, World, resolve_and_confirm
 
 LEAK = {
     "estate": "CH",
@@ -118,12 +118,7 @@ def test_a_text_the_rules_cannot_assess_goes_to_the_supervisor_who_can_declare_i
 def test_an_unsatisfied_revisit_reopens_and_reassigns_the_complaint(client: TestClient, world: World) -> None:
     ref = submit(client)
     world.run_intake(ref)
-    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
-    client.post(
-        f"/api/complaints/{ref}/resolution/confirmation",
-        json={"confirmed": True},
-        headers=world.auth("head-engineering"),
-    )
+    resolve_and_confirm(client, world, ref)
     r = client.post(
         f"/api/complaints/{ref}/revisits",
         headers=world.auth("manager"),
@@ -151,12 +146,7 @@ def test_a_later_report_of_the_same_problem_is_linked_to_the_first(client: TestC
     detail = client.get(f"/api/complaints/{second}", headers=world.auth("manager")).json()
     assert detail["duplicate_of"] == first and detail["status"] == "assessed" and detail["assignee"] is None
     assert client.get(f"/api/complaints/{first}", headers=world.auth("manager")).json()["duplicates"] == [second]
-    client.post(f"/api/complaints/{first}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
-    client.post(
-        f"/api/complaints/{first}/resolution/confirmation",
-        json={"confirmed": True},
-        headers=world.auth("head-engineering"),
-    )
+    resolve_and_confirm(client, world, first)
     assert sorted(m.recipient_email for m in world.mails("final_reply")) == ["chow@example.test", "wong@example.test"]
 
 
