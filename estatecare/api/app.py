@@ -34,6 +34,7 @@ from estatecare.services.schemas import (
     EscalationIn,
     ProgressIn,
     ResolutionIn,
+    ReviewIn,
     RevisitIn,
     RevisitRecordIn,
     WorkOrderIn,
@@ -271,13 +272,16 @@ def create_app(
             datetime | None, Query(description="due before this time (no offset: the policy's timezone)")
         ] = None,
         done: Annotated[bool | None, Query(description="false: the to-do list; true: the records")] = False,
+        reviewed: Annotated[
+            bool | None, Query(description="with done=true, false: the records awaiting the supervisor's review")
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> revisits.RevisitPage:
         """The service centre's revisits, soonest due first: sampled orders (R-RV-6), major jobs and
         renovations (R-RV-4, R-RV-5), complaints (R-RV-3). Staff of an estate see their own."""
         return await run(
-            lambda s: revisits.revisit_page(core, s, actor, estate, due_before, done, limit, offset, now())
+            lambda s: revisits.revisit_page(core, s, actor, estate, due_before, done, limit, offset, now(), reviewed)
         )
 
     @api.post("/api/revisits/{revisit_id}", response_model=revisits.RecordedRevisit, tags=["revisits"])
@@ -297,6 +301,17 @@ def create_app(
         if new_ids:
             await asyncio.to_thread(dispatch, "intake", *new_ids)
         return result
+
+    @api.post("/api/revisits/{revisit_id}/review", response_model=revisits.RevisitItem, tags=["revisits"])
+    async def post_revisit_review(revisit_id: int, data: ReviewIn, actor: StaffDep) -> revisits.RevisitItem:
+        """A supervisor of the revisit's estate (or a leader) reviews a done revisit record, a complaint's
+        or a work order's, and signs an opinion (R-RV-9); not the person who recorded it. Once only."""
+
+        def work(s: Session) -> revisits.RevisitItem:
+            revisits.review_revisit(s, actor, revisit_id, data, now())
+            return revisits.revisit_item(s, actor, revisit_id, now())
+
+        return await run(work)
 
     @api.get("/api/reports/monthly", response_model=MonthlyReport, tags=["reports"])
     async def get_monthly_report(

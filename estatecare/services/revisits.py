@@ -1,19 +1,22 @@
-"""Work-order revisits: the service centre's to-do list and recording the outcome.
+"""Revisits: the service centre's to-do list, recording a work order's revisit, and the
+supervisor's review of any done revisit.
 
 The monthly draw (R-RV-6) and major jobs (R-RV-4, R-RV-5) create ``Revisit`` rows tied to a
 work order; this module lists them and records what the visitor found. Complaint revisits
 stay with the complaint lifecycle (``lifecycle.record_revisit``), which moves the complaint;
 both share the record's checks and fields (``lifecycle.check_revisit_record``,
-``lifecycle.write_revisit_record``).
+``lifecycle.write_revisit_record``). A done revisit of either kind is then reviewed by a
+supervisor who signs an opinion (R-RV-9, ``review_revisit``); the review moves nothing on.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
@@ -27,9 +30,9 @@ from estatecare.services.lifecycle import (
     write_revisit_record,
 )
 from estatecare.services.people import Actor, require_estate, require_role
-from estatecare.services.schemas import RevisitRecordIn
+from estatecare.services.schemas import ReviewIn, RevisitRecordIn
 from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
-from models.enums import RevisitMethod, Satisfaction
+from models.enums import RevisitMethod, Role, Satisfaction
 from notifications.catalogue import mask_phone
 
 
@@ -58,6 +61,9 @@ class RevisitItem(BaseModel):
     new_issue: str
     new_complaint: str | None
     next_reply_at: datetime | None
+    reviewed_at: datetime | None  # the supervisor's review (R-RV-9)
+    reviewed_by: str | None
+    supervisor_opinion: str
 
 
 class RevisitPage(BaseModel):
@@ -77,8 +83,10 @@ def revisit_page(
     limit: int,
     offset: int,
     now: datetime,
+    reviewed: bool | None = None,
 ) -> RevisitPage:
-    """The revisits of the actor's estate (leaders: any), soonest due first; ``done=False`` is the to-do list."""
+    """The revisits of the actor's estate (leaders: any), soonest due first; ``done=False`` is the to-do list,
+    ``done=True, reviewed=False`` the records awaiting the supervisor's review (R-RV-9)."""
     query: Select[Revisit, str] = select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id)
     if estate:
         estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
@@ -95,18 +103,20 @@ def revisit_page(
         query = query.where(Revisit.due_at < due_before)
     if done is not None:
         query = query.where(Revisit.done_at.is_not(None) if done else Revisit.done_at.is_(None))
+    if reviewed is not None:
+        query = query.where(Revisit.reviewed_at.is_not(None) if reviewed else Revisit.reviewed_at.is_(None))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(query.order_by(Revisit.due_at, Revisit.id).limit(limit).offset(offset)).all()
     return RevisitPage(total=total, items=_items(session, actor, [(r, code) for r, code in rows], now))
 
 
-def order_revisit(session: Session, actor: Actor, revisit_id: int, now: datetime) -> RevisitItem:
-    """One work order's revisit, for its page (staff of its estate, or leaders)."""
+def revisit_item(session: Session, actor: Actor, revisit_id: int, now: datetime) -> RevisitItem:
+    """One revisit, a work order's or a complaint's, for its page (staff of its estate, or leaders)."""
     row = session.execute(
         select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id).where(Revisit.id == revisit_id)
     ).first()
-    if row is None or row[0].work_order_id is None:  # complaint revisits have the complaint's page
-        raise NotFound(f"no work-order revisit with id {revisit_id}")
+    if row is None:
+        raise NotFound(f"no revisit with id {revisit_id}")
     require_estate(actor, row[0].estate_id, "revisit")
     [item] = _items(session, actor, [(row[0], row[1])], now)
     return item
@@ -119,8 +129,8 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
     def by_id(ids: list[int], query: Select[int, str]) -> dict[int, str]:
         return {k: v for k, v in session.execute(query)} if ids else {}
 
-    visitor_ids = [r.visitor_id for r in revisits if r.visitor_id is not None]
-    staff = by_id(visitor_ids, select(Staff.id, Staff.email).where(Staff.id.in_(visitor_ids)))
+    staff_ids = [i for r in revisits for i in (r.visitor_id, r.reviewed_by_id) if i is not None]
+    staff = by_id(staff_ids, select(Staff.id, Staff.email).where(Staff.id.in_(staff_ids)))
     ref_ids = [i for r in revisits for i in (r.complaint_id, r.new_complaint_id) if i is not None]
     complaints = by_id(ref_ids, select(Complaint.id, Complaint.reference).where(Complaint.id.in_(ref_ids)))
     order_ids = [r.work_order_id for r in revisits if r.work_order_id is not None]
@@ -168,9 +178,33 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
                 new_issue=r.new_issue,
                 new_complaint=complaints.get(r.new_complaint_id) if r.new_complaint_id else None,
                 next_reply_at=r.next_reply_at,
+                reviewed_at=r.reviewed_at,
+                reviewed_by=staff.get(r.reviewed_by_id) if r.reviewed_by_id else None,
+                supervisor_opinion=r.supervisor_opinion,
             )
         )
     return out
+
+
+def _revisit_for(session: Session, actor: Actor | None, revisit_id: int, roles: set[Role], step: str) -> Revisit:
+    """The revisit a step is about, once the actor's estate and role may take the step."""
+    revisit = session.get(Revisit, revisit_id)
+    if revisit is None:
+        raise NotFound(f"no revisit with id {revisit_id}")
+    require_estate(actor, revisit.estate_id, "revisit")
+    require_role(actor, roles, step)
+    return revisit
+
+
+def _claim(session: Session, revisit_id: int, *still: ColumnElement[bool], **values: Any) -> bool:
+    """Write ``values`` only while ``still`` holds: of two people acting at once, one wins."""
+    claimed = session.execute(
+        update(Revisit)
+        .where(Revisit.id == revisit_id, *still)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount == 1)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -190,11 +224,7 @@ def record_order_revisit(
     """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
     (R-RV-7, R-RV-8). Unsatisfied: the next revisit is set for ``next_reply_at`` (R-RV-11);
     a new issue becomes a new complaint about the order's unit (R-RV-10)."""
-    revisit = session.get(Revisit, revisit_id)
-    if revisit is None:
-        raise NotFound(f"no revisit with id {revisit_id}")
-    require_estate(actor, revisit.estate_id, "revisit")
-    require_role(actor, VISITORS, "a revisit record")
+    revisit = _revisit_for(session, actor, revisit_id, VISITORS, "a revisit record")
     if revisit.work_order_id is None:
         reference = session.scalar(select(Complaint.reference).where(Complaint.id == revisit.complaint_id))
         raise ConflictError(
@@ -220,13 +250,7 @@ def record_order_revisit(
             raise InvalidInput("next_reply_at", "must be in the future")
     record = check_revisit_record(data, now)
     # Claim the revisit: of two people recording it at once, one wins and the other gets 409.
-    claimed = session.execute(
-        update(Revisit)
-        .where(Revisit.id == revisit.id, Revisit.done_at.is_(None))
-        .values(done_at=record.done_at)
-        .execution_options(synchronize_session=False)
-    )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not _claim(session, revisit.id, Revisit.done_at.is_(None), done_at=record.done_at):
         raise WrongState(f"revisit {revisit_id} was recorded by someone else just now", "done")
     late = write_revisit_record(core, revisit, data, record, actor, now)
     follow_up = None
@@ -297,3 +321,26 @@ def recorded(outcome: OrderRevisitOutcome) -> RecordedRevisit:
         follow_up_due_at=outcome.follow_up.due_at if outcome.follow_up else None,
         new_complaint=outcome.new_complaint.reference if outcome.new_complaint else None,
     )
+
+
+def review_revisit(session: Session, actor: Actor, revisit_id: int, data: ReviewIn, now: datetime) -> Revisit:
+    """The supervisor reviews a done revisit record and signs an opinion (R-RV-9): a complaint's or a
+    work order's. Supervisors (property supervisor, service-centre manager) of the revisit's estate,
+    or leaders, review; not the person who recorded the revisit. Written once: a second review is 409."""
+    revisit = _revisit_for(session, actor, revisit_id, SUPERVISORS, "a revisit review")
+    if revisit.done_at is None:
+        raise WrongState(
+            f"revisit {revisit_id} is not recorded yet (due {revisit.due_at:%Y-%m-%d}): a record is reviewed once done",
+            "due",
+        )
+    if revisit.reviewed_at is not None:
+        raise WrongState(f"revisit {revisit_id} is already reviewed ({revisit.reviewed_at:%Y-%m-%d})", "reviewed")
+    if revisit.visitor_id == actor.id:  # the visitor who recorded it (``write_revisit_record``)
+        raise Forbidden("you recorded this revisit yourself: another supervisor reviews it (R-RV-9)")
+    if not _claim(session, revisit.id, Revisit.done_at.is_not(None), Revisit.reviewed_at.is_(None), reviewed_at=now):
+        raise WrongState(f"revisit {revisit_id} was reviewed by someone else just now", "reviewed")
+    revisit.supervisor_opinion = data.opinion
+    revisit.reviewed_by_id = actor.id
+    revisit.reviewed_at = now
+    session.flush()
+    return revisit

@@ -171,6 +171,12 @@ class RevisitIn(RevisitRecordIn):
     version: int | None = None
 
 
+class ReviewIn(_In):
+    """The supervisor's opinion on a done revisit record (R-RV-9)."""
+
+    opinion: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
 class CloseIn(_In):
     """Close a complaint when R-RV-14 holds."""
 

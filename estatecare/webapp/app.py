@@ -897,7 +897,9 @@ def create_webapp(
         request: Request, actor: Actor, revisit_id: int, values: dict[str, str], errors: dict[str, str], code: int
     ) -> Response:
         def load(session: Session) -> revisits.RevisitItem:
-            item = revisits.order_revisit(session, actor, revisit_id, now())
+            item = revisits.revisit_item(session, actor, revisit_id, now())
+            if item.work_order is None:  # complaint revisits have the complaint's page
+                raise NotFound(f"no work-order revisit with id {revisit_id}")
             require_role(actor, lifecycle.VISITORS, "a revisit record")
             return item
 

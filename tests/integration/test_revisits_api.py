@@ -1,11 +1,12 @@
 """Work-order revisits over the REST API, on real SQLite and PostgreSQL: the service centre's
-to-do list, recording a sampled order's revisit and seeing it in the monthly report, and the
-refused cases (R-RV-4..11)."""
+to-do list, recording a sampled order's revisit and seeing it in the monthly report, the
+refused cases (R-RV-4..11), and the supervisor's review of a done record (R-RV-9)."""
 
 from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,11 +16,16 @@ from sqlalchemy import select
 
 from estatecare.demo import seed_demo
 from estatecare.services import sampling
+from estatecare.services.errors import WrongState
+from estatecare.services.people import Actor, staff_by_email
+from estatecare.services.records import in_transaction
+from estatecare.services.revisits import review_revisit
+from estatecare.services.schemas import ReviewIn
 from estatecare.webapp.accounts import set_password
-from models import Resident, Revisit, WorkOrder
+from models import Resident, Revisit, Staff, WorkOrder
 from tests.integration.test_monthly import _estate, _orders, local
 from tests.integration.test_webapp import DOMAIN, PASSWORD, sign_in
-from tests.lifecycle_support import SIGNATURE_PNG, World
+from tests.lifecycle_support import SIGNATURE_PNG, World, resolve_and_confirm
 
 DEC_1 = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, the morning after the November draw
 
@@ -128,16 +134,17 @@ def test_refused_revisit_records(client: TestClient, world: World) -> None:
     assert r.status_code == 409 and r.json()["state"] == "done"
 
 
-def test_a_complaint_revisit_is_listed_but_recorded_on_the_complaint(client: TestClient, world: World) -> None:
+def _complaint_revisit_due(client: TestClient, world: World) -> str:
+    """A valid complaint handled and confirmed: its revisit is due (R-RV-3)."""
     leak = {"estate": "CH", "building": "1座", "unit": "101", "content": "廚房天花板漏水", "complainant_name": "黃先生"}
     ref = client.post("/api/complaints", json=leak).json()["reference"]
     world.run_intake(ref)
-    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
-    client.post(
-        f"/api/complaints/{ref}/resolution/confirmation",
-        json={"confirmed": True},
-        headers=world.auth("head-engineering"),
-    )
+    resolve_and_confirm(client, world, ref)
+    return str(ref)
+
+
+def test_a_complaint_revisit_is_listed_but_recorded_on_the_complaint(client: TestClient, world: World) -> None:
+    ref = _complaint_revisit_due(client, world)
     [item] = _todo(client, world)["items"]
     assert (item["complaint"], item["kind"], item["work_order"]) == (ref, "complaint", None)
     r = client.post(f"/api/revisits/{item['id']}", json=ON_SITE, headers=world.auth("manager"))
@@ -241,15 +248,7 @@ def _csrf(html: str) -> str:
 def test_the_complaint_revisit_page_still_records_with_the_shared_fields(client: TestClient, world: World) -> None:
     with world.core.transaction() as s:
         set_password(s, f"manager-ch@{DOMAIN}", PASSWORD)
-    leak = {"estate": "CH", "building": "1座", "unit": "101", "content": "廚房天花板漏水", "complainant_name": "黃先生"}
-    ref = client.post("/api/complaints", json=leak).json()["reference"]
-    world.run_intake(ref)
-    client.post(f"/api/complaints/{ref}/resolution", json={"result": "修好"}, headers=world.auth("engineering-1"))
-    client.post(
-        f"/api/complaints/{ref}/resolution/confirmation",
-        json={"confirmed": True},
-        headers=world.auth("head-engineering"),
-    )
+    ref = _complaint_revisit_due(client, world)
     sign_in(client, "manager")
     page = client.get(f"/staff/complaints/{ref}/revisit")
     assert page.status_code == 200 and 'value="on_site" checked' in page.text.replace("\n", " ")
@@ -263,3 +262,138 @@ def test_the_complaint_revisit_page_still_records_with_the_shared_fields(client:
     )
     assert r.status_code == 200, r.text
     assert world.complaint(ref).satisfaction == "satisfied"
+
+
+# --------------------------------------------------------------------------- the supervisor's review (R-RV-9)
+
+
+def _recorded(client: TestClient, world: World, who: str = "reception") -> tuple[int, list[dict[str, Any]]]:
+    """The November sample with one on-site revisit recorded by ``who``; the others still to do."""
+    _sampled(world)
+    items = _todo(client, world)["items"]
+    done = next(i for i in items if i["method"] == "on_site")
+    r = client.post(f"/api/revisits/{done['id']}", json=ON_SITE, headers=world.auth(who))
+    assert r.status_code == 200, r.text
+    return done["id"], [i for i in items if i["id"] != done["id"]]
+
+
+def _review(client: TestClient, world: World, revisit_id: int, who: str, opinion: Any = "記錄完整") -> Any:
+    return client.post(f"/api/revisits/{revisit_id}/review", json={"opinion": opinion}, headers=world.auth(who))
+
+
+def _row(world: World, revisit_id: int) -> Revisit:
+    with world.core.sessions() as s:
+        row = s.get(Revisit, revisit_id)
+        assert row is not None
+        return row
+
+
+def test_a_supervisor_reviews_a_done_revisit_record_and_signs_an_opinion(client: TestClient, world: World) -> None:
+    revisit_id, _ = _recorded(client, world)
+    awaiting = _todo(client, world, who="supervisor", done="true", reviewed="false")
+    assert [(i["id"], i["reviewed_at"], i["supervisor_opinion"]) for i in awaiting["items"]] == [(revisit_id, None, "")]
+    assert _todo(client, world, done="true", reviewed="true")["total"] == 0
+
+    world.clock.advance(hours=3)
+    r = _review(client, world, revisit_id, "supervisor", "  記錄完整，住戶已簽名。\n下次請寫明到場時間  ")
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["id"] == revisit_id and out["visitor"] == f"reception-ch@{DOMAIN}"
+    assert out["reviewed_by"] == f"supervisor-ch@{DOMAIN}"
+    assert out["supervisor_opinion"] == "記錄完整，住戶已簽名。\n下次請寫明到場時間"  # stripped
+    assert datetime.fromisoformat(out["reviewed_at"]) == world.clock()
+    row = _row(world, revisit_id)
+    with world.core.sessions() as s:
+        supervisor = s.scalar(select(Staff.id).where(Staff.email == f"supervisor-ch@{DOMAIN}"))
+    assert (row.reviewed_by_id, row.reviewed_at) == (supervisor, world.clock())
+    assert row.supervisor_opinion == out["supervisor_opinion"]
+
+    # the record left the review list; a second review (anyone) is 409 and changes nothing
+    assert _todo(client, world, who="supervisor", done="true", reviewed="false")["total"] == 0
+    assert [i["id"] for i in _todo(client, world, done="true", reviewed="true")["items"]] == [revisit_id]
+    r = _review(client, world, revisit_id, "manager", "另一意見")
+    assert r.status_code == 409 and r.json()["state"] == "reviewed" and "already reviewed" in r.json()["detail"]
+    assert _row(world, revisit_id).supervisor_opinion == out["supervisor_opinion"]
+
+
+def test_refused_reviews(client: TestClient, world: World) -> None:
+    revisit_id, not_done = _recorded(client, world, who="manager")
+    # no token 401, unknown id 404
+    assert client.post(f"/api/revisits/{revisit_id}/review", json={"opinion": "好"}).status_code == 401
+    assert _review(client, world, 999999, "supervisor").status_code == 404
+    # a revisit not recorded yet: 409 naming its state
+    r = _review(client, world, not_done[0]["id"], "supervisor")
+    assert r.status_code == 409 and r.json()["state"] == "due" and "not recorded yet" in r.json()["detail"]
+    # another estate's supervisor: 403
+    with world.core.transaction() as s:
+        nb = {m.email.split("@")[0]: m.token for m in seed_demo(s, world.core.policy, "NB")}
+    r = client.post(
+        f"/api/revisits/{revisit_id}/review",
+        json={"opinion": "好"},
+        headers={"Authorization": f"Bearer {nb['supervisor-nb']}"},
+    )
+    assert r.status_code == 403 and "another estate" in r.json()["detail"]
+    # roles that are not supervisors: 403 naming the roles that review
+    for who in ("reception", "engineering-1", "head-engineering"):
+        r = _review(client, world, revisit_id, who)
+        assert r.status_code == 403 and "property_supervisor" in r.json()["detail"], (who, r.text)
+    # the manager recorded this revisit: another supervisor reviews it
+    r = _review(client, world, revisit_id, "manager")
+    assert r.status_code == 403 and "yourself" in r.json()["detail"]
+
+    # the opinion is required and bounded: 422 naming the field
+    def field(body: dict[str, Any]) -> list[str]:
+        r = client.post(f"/api/revisits/{revisit_id}/review", json=body, headers=world.auth("supervisor"))
+        assert r.status_code == 422, r.text
+        return [str(x) for x in r.json()["detail"][0]["loc"]]
+
+    assert field({}) == ["body", "opinion"]
+    assert field({"opinion": ""}) == ["body", "opinion"]
+    assert field({"opinion": " \n\t "}) == ["body", "opinion"]
+    assert field({"opinion": "好" * 2001}) == ["body", "opinion"]
+    assert field({"opinion": "好", "signed": True}) == ["body", "signed"]
+    row = _row(world, revisit_id)
+    assert (row.reviewed_at, row.reviewed_by_id, row.supervisor_opinion) == (None, None, "")
+    # a leader of no estate reviews any estate's record
+    assert _review(client, world, revisit_id, "gm", "Complete.").status_code == 200
+
+
+def test_a_complaint_revisit_is_reviewed_like_a_work_orders(client: TestClient, world: World) -> None:
+    ref = _complaint_revisit_due(client, world)
+    [item] = _todo(client, world)["items"]
+    assert _review(client, world, item["id"], "supervisor").json()["state"] == "due"
+    r = client.post(f"/api/complaints/{ref}/revisits", json=ON_SITE, headers=world.auth("manager"))
+    assert r.status_code == 200, r.text
+    r = _review(client, world, item["id"], "supervisor", "經理親自上門，住戶滿意")
+    assert r.status_code == 200, r.text
+    assert (r.json()["complaint"], r.json()["reviewed_by"]) == (ref, f"supervisor-ch@{DOMAIN}")
+    assert world.complaint(ref).status == "revisit_due"  # the review moves nothing on
+
+
+def test_two_supervisors_reviewing_at_once_one_wins_the_other_gets_409(client: TestClient, world: World) -> None:
+    revisit_id, _ = _recorded(client, world)
+    both_loaded = threading.Barrier(2)
+    outcome: dict[str, str] = {}
+
+    def review(who: str) -> None:
+        def work(s: Any) -> None:
+            actor = Actor.of(staff_by_email(s, who))
+            assert s.get(Revisit, revisit_id).reviewed_at is None  # both see it unreviewed ...
+            both_loaded.wait(timeout=10)  # ... before either writes
+            review_revisit(s, actor, revisit_id, ReviewIn(opinion=f"opinion of {who}"), world.clock())
+
+        try:
+            in_transaction(world.core.sessions, work)
+            outcome[who] = "200"
+        except WrongState as exc:
+            outcome[who] = f"409 {exc.state}"
+
+    people = (f"supervisor-ch@{DOMAIN}", f"manager-ch@{DOMAIN}")
+    threads = [threading.Thread(target=review, args=(who,)) for who in people]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcome.values()) == ["200", "409 reviewed"], outcome
+    winner = next(who for who, o in outcome.items() if o == "200")
+    assert _row(world, revisit_id).supervisor_opinion == f"opinion of {winner}"
