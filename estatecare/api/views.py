@@ -273,6 +273,9 @@ def complaint_detail(session: Session, actor: Actor, reference: str, now: dateti
                 "refusal_note": r.refusal_note,
                 "answers": r.answers,
                 "new_issue": r.new_issue,
+                "id": r.id,
+                "reviewed_at": r.reviewed_at,  # the supervisor's review (R-RV-9)
+                "supervisor_opinion": r.supervisor_opinion,
             }
             for r in session.scalars(select(Revisit).where(Revisit.complaint_id == c.id).order_by(Revisit.id))
         ],

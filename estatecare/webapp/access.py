@@ -33,7 +33,7 @@ def log_contact_view(session: Session, actor: Actor, complaint: Complaint, page:
 class Task:
     """One line of "my tasks"."""
 
-    kind: str  # assess, handle, confirm, revisit, decide
+    kind: str  # assess, handle, confirm, revisit, review, decide
     reference: str
     content: str
     due_at: datetime | None
@@ -46,7 +46,7 @@ def _estate_scope(actor: Actor) -> list[ColumnElement[bool]]:
 
 
 def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
-    """What waits for ``actor``: assess, handle, confirm, revisit, decide; earliest deadline first."""
+    """What waits for ``actor``: assess, handle, confirm, revisit, review, decide; earliest deadline first."""
     tasks: list[Task] = []
 
     def add(kind: str, c: Complaint, due: datetime | None, page: str) -> None:
@@ -90,6 +90,30 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
                 f"/staff/revisits/{r.id}",
             )
         )
+    if actor.role in SUPERVISORS and actor.estate_id is not None:
+        # R-RV-9: the estate's supervisors review its done revisit records, not their own (leaders
+        # may review any estate's, from the list; they are not given every estate's as tasks)
+        for r, order_ref, order_text, complaint_ref, complaint_text in session.execute(
+            select(Revisit, WorkOrder.reference, WorkOrder.description, Complaint.reference, Complaint.content)
+            .outerjoin(WorkOrder, WorkOrder.id == Revisit.work_order_id)
+            .outerjoin(Complaint, Complaint.id == Revisit.complaint_id)
+            .where(
+                Revisit.estate_id == actor.estate_id,
+                Revisit.done_at.is_not(None),
+                Revisit.reviewed_at.is_(None),
+                or_(Revisit.visitor_id.is_(None), Revisit.visitor_id != actor.id),
+            )
+        ):
+            tasks.append(
+                Task(
+                    "review",
+                    order_ref or complaint_ref,
+                    (order_text if order_ref else complaint_text) or "",
+                    None,
+                    False,
+                    f"/staff/revisits/{r.id}",
+                )
+            )
     roles_below = [role for role in Role if RANK[role] <= RANK[actor.role]]
     for c in session.scalars(
         select(Complaint)

@@ -50,6 +50,7 @@ from estatecare.services.schemas import (
     EscalationIn,
     ProgressIn,
     ResolutionIn,
+    ReviewIn,
     RevisitIn,
     RevisitRecordIn,
 )
@@ -891,27 +892,30 @@ def create_webapp(
             return RedirectResponse(target + ("&" if token else "?") + "saved=" + op, status_code=303)
         return render(request, "done.html", reference=reference, op=op, via_link=claim is not None)
 
-    # ------------------------------------------------------------------ work-order revisits (R-RV-4..6)
+    # ------------------------------------------------------------------ revisits by id: a work order's
+    # record (R-RV-4..6; a complaint's is recorded on the complaint) and any done one's review (R-RV-9)
 
     async def order_revisit_page(
         request: Request, actor: Actor, revisit_id: int, values: dict[str, str], errors: dict[str, str], code: int
     ) -> Response:
         def load(session: Session) -> revisits.RevisitItem:
             item = revisits.revisit_item(session, actor, revisit_id, now())
-            if item.work_order is None:  # complaint revisits have the complaint's page
-                raise NotFound(f"no work-order revisit with id {revisit_id}")
             require_role(actor, lifecycle.VISITORS, "a revisit record")
             return item
 
+        r = await db(load)
+        own_record = r.visitor == actor.email  # ``review_revisit`` refuses a review of one's own record
         return render(
             request,
             "order_revisit.html",
             code,
-            r=await db(load),
+            r=r,
             values=values,
             errors=errors,
             methods=[m.value for m in RevisitMethod],
             satisfactions=[v.value for v in Satisfaction],
+            own_record=own_record,
+            may_review=actor.role in lifecycle.SUPERVISORS and not own_record,
         )
 
     @web.get("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
@@ -944,6 +948,18 @@ def create_webapp(
         if outcome.new_complaint is not None:
             await dispatch("intake", outcome.new_complaint.reference)
         return render(request, "done.html", reference=outcome.work_order.reference, op="revisit", work_order=True)
+
+    @web.post("/staff/revisits/{revisit_id}/review", response_class=HTMLResponse)
+    async def revisit_review_post(request: Request, revisit_id: int) -> Response:
+        actor = await require_staff(request)
+        form = await read_form(request)
+        values = {"opinion": _text(form, "opinion")}
+        try:
+            data = ReviewIn(**values)
+        except ValidationError as exc:
+            return await order_revisit_page(request, actor, revisit_id, values, _errors(exc), 422)
+        await db(lambda s: revisits.review_revisit(s, actor, revisit_id, data, now()))
+        return RedirectResponse(f"/staff/revisits/{revisit_id}#review", status_code=303)
 
     # ------------------------------------------------------------------ the register
 

@@ -368,6 +368,15 @@ def test_a_complaint_revisit_is_reviewed_like_a_work_orders(client: TestClient, 
     assert r.status_code == 200, r.text
     assert (r.json()["complaint"], r.json()["reviewed_by"]) == (ref, f"supervisor-ch@{DOMAIN}")
     assert world.complaint(ref).status == "revisit_due"  # the review moves nothing on
+    detail = client.get(f"/api/complaints/{ref}", headers=world.auth("supervisor")).json()
+    assert detail["revisits"][0]["supervisor_opinion"] == "經理親自上門，住戶滿意"
+    # in the web app: the revisit's page shows the review, and the complaint's page links to it
+    with world.core.transaction() as s:
+        set_password(s, f"supervisor-ch@{DOMAIN}", PASSWORD)
+    sign_in(client, "supervisor")
+    page = client.get(f"/staff/revisits/{item['id']}").text
+    assert f"投訴 {ref} 的回訪" in page and 'id="review-done"' in page and "經理親自上門，住戶滿意" in page
+    assert f'href="/staff/revisits/{item["id"]}#review"' in client.get(f"/staff/complaints/{ref}").text
 
 
 def test_two_supervisors_reviewing_at_once_one_wins_the_other_gets_409(client: TestClient, world: World) -> None:
@@ -397,3 +406,43 @@ def test_two_supervisors_reviewing_at_once_one_wins_the_other_gets_409(client: T
     assert sorted(outcome.values()) == ["200", "409 reviewed"], outcome
     winner = next(who for who, o in outcome.items() if o == "200")
     assert _row(world, revisit_id).supervisor_opinion == f"opinion of {winner}"
+
+
+def test_a_supervisor_signs_the_review_in_the_web_app(client: TestClient, world: World) -> None:
+    with world.core.transaction() as s:
+        for who in ("reception", "supervisor"):
+            set_password(s, f"{who}-ch@{DOMAIN}", PASSWORD)
+    revisit_id, _ = _recorded(client, world)
+    path = f"/staff/revisits/{revisit_id}"
+    # the visitor sees the record, and that another supervisor reviews it: no form
+    sign_in(client, "reception")
+    page = client.get(path).text
+    assert "此回訪由你記錄" in page and 'id="review-form"' not in page
+    assert f'href="{path}"' not in client.get("/staff").text
+    client.cookies.clear()
+
+    sign_in(client, "supervisor")
+    assert f'href="{path}"' in client.get("/staff").text and "審核回訪記錄" in client.get("/staff").text
+    page = client.get(path)
+    assert page.status_code == 200 and 'id="review-form"' in page.text and "簽署審核意見" in page.text
+    assert f"reception-ch@{DOMAIN}" in page.text and "已簽名" in page.text  # the record under review
+    english = client.get(path, params={"lang": "en"}).text
+    assert "Supervisor's review" in english and "Sign the review" in english
+    simplified = client.get(path, params={"lang": "zh-Hans"}).text
+    assert "主管审核" in simplified and "签署审核意见" in simplified
+    client.get(path, params={"lang": "zh-Hant"})
+
+    url = f"{path}/review"
+    r = client.post(url, data={"opinion": "   ", "csrf_token": _csrf(page.text)})
+    assert r.status_code == 422 and 'id="opinion-error"' in r.text and 'id="review-form"' in r.text
+    world.clock.advance(hours=1)
+    r = client.post(url, data={"opinion": "記錄完整，可存檔", "csrf_token": _csrf(page.text)}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == f"{path}#review"
+    done = client.get(path).text
+    assert 'id="review-done"' in done and "記錄完整，可存檔" in done and f"supervisor-ch@{DOMAIN}" in done
+    assert 'id="review-form"' not in done
+    assert f'href="{path}"' not in client.get("/staff").text  # off the supervisor's tasks
+    row = _row(world, revisit_id)
+    assert (row.supervisor_opinion, row.reviewed_at) == ("記錄完整，可存檔", world.clock())
+    r = client.post(url, data={"opinion": "再審一次", "csrf_token": _csrf(page.text)})
+    assert r.status_code == 409 and _row(world, revisit_id).supervisor_opinion == "記錄完整，可存檔"
