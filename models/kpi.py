@@ -42,6 +42,7 @@ class Counts:
     repair_rated: int = 0  # repair / service revisits (work orders)
     repair_satisfied: int = 0
     revisits_done: int = 0
+    revisits_reviewed: int = 0  # of those, reviewed by a supervisor by the month's end (R-RV-9)
     on_site_signed: int = 0  # on site with the resident's signature (R-RV-8)
     phone_letter: int = 0
     revisits_done_ytd: int = 0

@@ -202,12 +202,13 @@ def collect(
 
     signed = case((r.signature_png.is_not(None), one), else_=zero)
     in_month = case((r.done_at >= start, one), else_=zero)
+    reviewed = case((r.reviewed_at < end, one), else_=zero)  # by the month's end (R-RV-9)
     q3 = (
-        select(r.estate_id, r.kind, r.method, signed, r.satisfaction, in_month, func.count())
+        select(r.estate_id, r.kind, r.method, signed, r.satisfaction, in_month, reviewed, func.count())
         .where(r.done_at >= year_start, r.done_at < end, *scoped(r.estate_id))
-        .group_by(r.estate_id, r.kind, r.method, signed, r.satisfaction, in_month)
+        .group_by(r.estate_id, r.kind, r.method, signed, r.satisfaction, in_month, reviewed)
     )
-    for estate_id, kind, method, is_signed, sat, this_month, n in session.execute(q3):
+    for estate_id, kind, method, is_signed, sat, this_month, is_reviewed, n in session.execute(q3):
         a = acc[estate_id]
         k = a.counts
         on_site_signed = n if (method == RevisitMethod.ON_SITE and is_signed) else 0
@@ -218,6 +219,7 @@ def collect(
         if not this_month:
             continue
         k.revisits_done += n
+        k.revisits_reviewed += n if is_reviewed else 0
         k.on_site_signed += on_site_signed
         k.phone_letter += phone_letter
         a.extra[f"{_value(method)}_done"] += n
@@ -412,6 +414,7 @@ def email_context(report: MonthlyReport, scope: ScopeReport, locale: Locale, act
                 [lb(k), c[k]]
                 for k in (
                     "revisits_done",
+                    "revisits_reviewed",
                     "on_site_done",
                     "on_site_signed",
                     "phone_done",

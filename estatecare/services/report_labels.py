@@ -62,6 +62,7 @@ LABELS: dict[str, _T] = {
     "overdue": ("逾期事項（月底）", "逾期事项（月底）", "Overdue at month end"),
     "escalations": ("升級次數", "升级次数", "Escalations"),
     "revisits_done": ("本月回訪", "本月回访", "Revisits this month"),
+    "revisits_reviewed": ("其中主管已審核", "其中主管已审核", "of which reviewed by a supervisor"),
     "on_site_done": ("上門回訪", "上门回访", "On site"),
     "on_site_signed": ("其中簽名", "其中签名", "of which signed"),
     "phone_done": ("電話回訪", "电话回访", "By phone"),

@@ -39,6 +39,7 @@ from models.enums import (
     Channel,
     ComplaintStatus,
     EscalationKind,
+    Locale,
     RevisitKind,
     RevisitMethod,
     Role,
@@ -320,9 +321,11 @@ def _hand_data(core: App) -> None:
             s.add(Revisit(estate_id=ch.id, kind=kind, method=method, due_at=due, done_at=done, **kw))
 
         rv(k_.COMPLAINT, m_.ON_SITE, local(2026, 11, 8), local(2026, 11, 8, 10),
-           complaint_id=c1.id, signature_png=png, satisfaction=Satisfaction.SATISFIED)  # fmt: skip
+           complaint_id=c1.id, signature_png=png, satisfaction=Satisfaction.SATISFIED,
+           reviewed_at=local(2026, 11, 9, 10))  # fmt: skip
         rv(k_.COMPLAINT, m_.ON_SITE, local(2026, 11, 25), None, complaint_id=c2.id)  # due, not done
-        rv(k_.SERVICE, m_.PHONE, local(2026, 11, 15), local(2026, 11, 14, 10), satisfaction=Satisfaction.SATISFIED)
+        rv(k_.SERVICE, m_.PHONE, local(2026, 11, 15), local(2026, 11, 14, 10), satisfaction=Satisfaction.SATISFIED,
+           reviewed_at=local(2026, 12, 1, 10))  # fmt: skip
         rv(k_.SERVICE, m_.PHONE, local(2026, 11, 17), local(2026, 11, 16, 10), satisfaction=Satisfaction.UNSATISFIED)
         rv(k_.SERVICE, m_.ON_SITE, local(2026, 11, 19), local(2026, 11, 18, 10),
            refusal_note="不願簽名", satisfaction=Satisfaction.BASICALLY_SATISFIED)  # fmt: skip
@@ -369,6 +372,13 @@ def test_every_kpi_matches_the_hand_count(world: World) -> None:
     # revisits done in November: r1 (on site, signed), r3 + r4 (phone), r5 (on site, refused to sign)
     assert (c["revisits_done"], c["on_site_signed"], c["phone_letter"]) == (4, 1, 2)
     assert (c["revisits_done_ytd"], c["on_site_signed_ytd"], c["phone_letter_ytd"]) == (5, 1, 3)
+    assert c["revisits_reviewed"] == 1  # r1 reviewed in November; r3 only on 1 December (R-RV-9)
+    [revisit_table] = [
+        t
+        for t in monthly_report.email_context(report, ch, Locale.EN)["tables"]
+        if t["rows"][0][0] == "Revisits this month"
+    ]
+    assert revisit_table["rows"][:2] == [["Revisits this month", 4], ["of which reviewed by a supervisor", 1]]
     assert (c["on_site_done"], c["phone_done"], c["letter_done"]) == (2, 2, 0)
     assert (c["satisfied_full"], c["basically_satisfied"], c["unsatisfied"]) == (2, 1, 1)
     assert ch.rates["satisfaction"] == pytest.approx(3 / 4)
