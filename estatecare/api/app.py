@@ -32,6 +32,7 @@ from estatecare.services.schemas import (
     ConfirmationIn,
     DecisionIn,
     EscalationIn,
+    OpenLetterIn,
     ProgressIn,
     ResolutionIn,
     ReviewIn,
@@ -283,6 +284,14 @@ def create_app(
         return await run(
             lambda s: revisits.revisit_page(core, s, actor, estate, due_before, done, limit, offset, now(), reviewed)
         )
+
+    # before /api/revisits/{revisit_id}, which would take "open-letter" for an id (and answer 422)
+    @api.post("/api/revisits/open-letter", response_model=list[revisits.RevisitItem], tags=["revisits"])
+    async def post_open_letter(data: OpenLetterIn, actor: StaffDep) -> list[revisits.RevisitItem]:
+        """Answer several due revisits about one shared problem with one open letter, filed with each
+        (R-RV-12): all are recorded done by letter with its reference, or none. No satisfaction is
+        recorded; complaint revisits (R-RV-14) and first revisits planned on site are refused."""
+        return await run(lambda s: revisits.answer_by_open_letter(s, actor, data, now()))
 
     @api.post("/api/revisits/{revisit_id}", response_model=revisits.RecordedRevisit, tags=["revisits"])
     async def post_order_revisit(revisit_id: int, data: RevisitRecordIn, actor: StaffDep) -> revisits.RecordedRevisit:

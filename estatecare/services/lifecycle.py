@@ -794,12 +794,17 @@ def check_revisit_record(data: RevisitRecordIn, now: datetime) -> CheckedRecord:
         raise InvalidInput(
             "signature_png_base64", "an on-site revisit needs the resident's signature, or a refusal note (R-RV-8)"
         )
-    done_at = data.done_at or now
+    return CheckedRecord(signature, revisit_done_at(data.done_at, now))
+
+
+def revisit_done_at(done_at: datetime | None, now: datetime) -> datetime:
+    """When a revisit was done: given with its offset and not in the future, or now."""
+    done_at = done_at or now
     if done_at.tzinfo is None:
         raise InvalidInput("done_at", "give the time with its timezone offset")
     if done_at > now:
         raise InvalidInput("done_at", "a revisit cannot be recorded before it happened")
-    return CheckedRecord(signature, done_at)
+    return done_at
 
 
 def write_revisit_record(

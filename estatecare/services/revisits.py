@@ -7,6 +7,8 @@ stay with the complaint lifecycle (``lifecycle.record_revisit``), which moves th
 both share the record's checks and fields (``lifecycle.check_revisit_record``,
 ``lifecycle.write_revisit_record``). A done revisit of either kind is then reviewed by a
 supervisor who signs an opinion (R-RV-9, ``review_revisit``); the review moves nothing on.
+Several due revisits about one shared problem may be answered together by one open letter,
+filed with each (R-RV-12, ``answer_by_open_letter``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,11 @@ from estatecare.services.lifecycle import (
     InvalidInput,
     check_revisit_record,
     complaint_from_revisit,
+    revisit_done_at,
     write_revisit_record,
 )
 from estatecare.services.people import Actor, require_estate, require_role
-from estatecare.services.schemas import ReviewIn, RevisitRecordIn
+from estatecare.services.schemas import OpenLetterIn, ReviewIn, RevisitRecordIn
 from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
 from models.enums import RevisitMethod, Role, Satisfaction
 from notifications.catalogue import mask_phone
@@ -64,6 +67,7 @@ class RevisitItem(BaseModel):
     reviewed_at: datetime | None  # the supervisor's review (R-RV-9)
     reviewed_by: str | None
     supervisor_opinion: str
+    open_letter_ref: str  # the open letter that answered it, filed with it (R-RV-12)
 
 
 class RevisitPage(BaseModel):
@@ -181,6 +185,7 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
                 reviewed_at=r.reviewed_at,
                 reviewed_by=staff.get(r.reviewed_by_id) if r.reviewed_by_id else None,
                 supervisor_opinion=r.supervisor_opinion,
+                open_letter_ref=r.open_letter_ref,
             )
         )
     return out
@@ -188,12 +193,36 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
 
 def _revisit_for(session: Session, actor: Actor | None, revisit_id: int, roles: set[Role], step: str) -> Revisit:
     """The revisit a step is about, once the actor's estate and role may take the step."""
-    revisit = session.get(Revisit, revisit_id)
-    if revisit is None:
-        raise NotFound(f"no revisit with id {revisit_id}")
-    require_estate(actor, revisit.estate_id, "revisit")
-    require_role(actor, roles, step)
+    [(revisit, _)] = _revisits_for(session, actor, [revisit_id], roles, step)
     return revisit
+
+
+def _revisits_for(
+    session: Session, actor: Actor | None, revisit_ids: list[int], roles: set[Role], step: str
+) -> list[tuple[Revisit, str]]:
+    """The revisits a step is about, in ``revisit_ids`` order with their estate's code, once the
+    actor's estate and role may take the step on every one; refusals name the ids refused."""
+    rows = {
+        r.id: (r, code)
+        for r, code in session.execute(
+            select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id).where(Revisit.id.in_(revisit_ids))
+        )
+    }
+    if missing := [i for i in revisit_ids if i not in rows]:
+        raise NotFound(f"no revisit with id {_listed(missing)}")
+    if foreign := [i for i in revisit_ids if actor and actor.estate_id not in (None, rows[i][0].estate_id)]:
+        raise Forbidden(f"{_revisits(foreign)} {'belongs' if len(foreign) == 1 else 'belong'} to another estate")
+    require_role(actor, roles, step)
+    return [rows[i] for i in revisit_ids]
+
+
+def _listed(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids)
+
+
+def _revisits(ids: list[int]) -> str:
+    """``revisit 7`` or ``revisits 7, 9``: the ids an answer names."""
+    return f"revisit{'' if len(ids) == 1 else 's'} {_listed(ids)}"
 
 
 def _claim(session: Session, revisit_id: int, *still: ColumnElement[bool], **values: Any) -> bool:
@@ -344,3 +373,44 @@ def review_revisit(session: Session, actor: Actor, revisit_id: int, data: Review
     revisit.reviewed_at = now
     session.flush()
     return revisit
+
+
+def answer_by_open_letter(session: Session, actor: Actor, data: OpenLetterIn, now: datetime) -> list[RevisitItem]:
+    """Answer several due revisits about one shared problem with one open letter (R-RV-12): each
+    is recorded done by letter (R-RV-1) with the letter's reference, the letter being filed with
+    each. All or none, in one transaction; a refusal names the revisits refused.
+
+    A letter gets no answer from the resident: no satisfaction, answers or signature are recorded,
+    and the monthly report counts these revisits as done by letter but not rated. So complaint
+    revisits are refused (a complaint closes only on its resident's satisfied answer, R-RV-14), and
+    so is a first revisit planned on site (R-RV-5, R-RV-6), as when recording one by phone."""
+    rows = _revisits_for(session, actor, data.revisit_ids, VISITORS, "an open letter")
+    answered = [r for r, _ in rows]
+    if complaints := [r.id for r in answered if r.complaint_id is not None]:
+        raise ConflictError(
+            f"a letter does not answer complaint revisits ({_revisits(complaints)}): a complaint closes only on "
+            "its resident's answer (R-RV-14), so record each on its complaint (POST /api/complaints/REF/revisits)"
+        )
+    if done := [r.id for r in answered if r.done_at is not None]:
+        raise WrongState(f"{_revisits(done)} already done: a letter answers due revisits only", "done")
+    if on_site := [r.id for r in answered if r.method is RevisitMethod.ON_SITE and r.sequence == 1]:
+        raise InvalidInput(
+            "revisit_ids",
+            f"{_revisits(on_site)} planned on site (the draw's on-site share, R-RV-6, or a renovation, R-RV-5): "
+            "the first revisit is made on site",
+        )
+    done_at = revisit_done_at(data.done_at, now)
+    # Claim each, in id order so that two letters over the same revisits wait for each other rather
+    # than deadlock: of two people answering a revisit at once, one wins; the other's whole letter
+    # is rolled back (409).
+    for revisit_id in sorted(data.revisit_ids):
+        if not _claim(session, revisit_id, Revisit.done_at.is_(None), done_at=done_at):
+            raise WrongState(f"revisit {revisit_id} was recorded by someone else just now: none was recorded", "done")
+    for revisit in answered:
+        revisit.method = RevisitMethod.LETTER
+        revisit.visitor_id = actor.id
+        revisit.done_at = done_at
+        revisit.recorded_at = now
+        revisit.open_letter_ref = data.letter_ref
+    session.flush()
+    return _items(session, actor, rows, now)

@@ -48,6 +48,8 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^$|^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$"),
 ]
 
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1, description="a record's id")]  # PostgreSQL's integer key
+
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
@@ -175,6 +177,25 @@ class ReviewIn(_In):
     """The supervisor's opinion on a done revisit record (R-RV-9)."""
 
     opinion: Annotated[Text, Field(min_length=1, max_length=2000)]
+
+
+class OpenLetterIn(_In):
+    """One open letter answering several revisits about one shared problem (R-RV-12).
+
+    ``letter_ref``: the letter's reference as filed in the revisit archive, written on
+    each revisit it answers.
+    """
+
+    revisit_ids: Annotated[list[RowId], Field(min_length=2, max_length=500)]
+    letter_ref: Annotated[Line, Field(min_length=1, max_length=64)]
+    done_at: datetime | None = None
+
+    @field_validator("revisit_ids")
+    @classmethod
+    def _unique(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("must name each revisit once")
+        return value
 
 
 class CloseIn(_In):

@@ -7,22 +7,25 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from estatecare.demo import seed_demo
 from estatecare.services import sampling
 from estatecare.services.errors import WrongState
 from estatecare.services.people import Actor, staff_by_email
 from estatecare.services.records import in_transaction
-from estatecare.services.revisits import review_revisit
-from estatecare.services.schemas import ReviewIn
+from estatecare.services.revisits import answer_by_open_letter, review_revisit
+from estatecare.services.schemas import OpenLetterIn, ReviewIn
 from estatecare.webapp.accounts import set_password
 from models import Resident, Revisit, Staff, WorkOrder
+from models.enums import RevisitMethod
 from tests.integration.test_monthly import _estate, _orders, local
 from tests.integration.test_webapp import DOMAIN, PASSWORD, sign_in
 from tests.lifecycle_support import SIGNATURE_PNG, World, resolve_and_confirm
@@ -379,30 +382,43 @@ def test_a_complaint_revisit_is_reviewed_like_a_work_orders(client: TestClient, 
     assert f'href="/staff/revisits/{item["id"]}#review"' in client.get(f"/staff/complaints/{ref}").text
 
 
-def test_two_supervisors_reviewing_at_once_one_wins_the_other_gets_409(client: TestClient, world: World) -> None:
-    revisit_id, _ = _recorded(client, world)
+def _at_once(
+    world: World, step: Callable[[Session, Actor, str, Callable[[], object]], object], who_by_key: dict[str, str]
+) -> dict[str, str]:
+    """Two people take a step at once, each in their own transaction: ``step(session, actor, key, loaded)``
+    calls ``loaded()`` once it has read what it acts on, which waits until both have, so neither
+    writes before the other read. The outcome per key: "200", or "409 STATE"."""
     both_loaded = threading.Barrier(2)
     outcome: dict[str, str] = {}
 
-    def review(who: str) -> None:
-        def work(s: Any) -> None:
-            actor = Actor.of(staff_by_email(s, who))
-            assert s.get(Revisit, revisit_id).reviewed_at is None  # both see it unreviewed ...
-            both_loaded.wait(timeout=10)  # ... before either writes
-            review_revisit(s, actor, revisit_id, ReviewIn(opinion=f"opinion of {who}"), world.clock())
+    def take(key: str) -> None:
+        def work(s: Session) -> None:
+            actor = Actor.of(staff_by_email(s, f"{who_by_key[key]}-ch@{DOMAIN}"))
+            step(s, actor, key, lambda: both_loaded.wait(timeout=10))
 
         try:
             in_transaction(world.core.sessions, work)
-            outcome[who] = "200"
+            outcome[key] = "200"
         except WrongState as exc:
-            outcome[who] = f"409 {exc.state}"
+            outcome[key] = f"409 {exc.state}"
 
-    people = (f"supervisor-ch@{DOMAIN}", f"manager-ch@{DOMAIN}")
-    threads = [threading.Thread(target=review, args=(who,)) for who in people]
+    threads = [threading.Thread(target=take, args=(key,)) for key in who_by_key]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    return outcome
+
+
+def test_two_supervisors_reviewing_at_once_one_wins_the_other_gets_409(client: TestClient, world: World) -> None:
+    revisit_id, _ = _recorded(client, world)
+
+    def review(s: Session, actor: Actor, who: str, loaded: Callable[[], object]) -> None:
+        assert s.get(Revisit, revisit_id).reviewed_at is None  # both see it unreviewed ...
+        loaded()  # ... before either writes
+        review_revisit(s, actor, revisit_id, ReviewIn(opinion=f"opinion of {who}"), world.clock())
+
+    outcome = _at_once(world, review, {"supervisor": "supervisor", "manager": "manager"})
     assert sorted(outcome.values()) == ["200", "409 reviewed"], outcome
     winner = next(who for who, o in outcome.items() if o == "200")
     assert _row(world, revisit_id).supervisor_opinion == f"opinion of {winner}"
@@ -446,3 +462,142 @@ def test_a_supervisor_signs_the_review_in_the_web_app(client: TestClient, world:
     assert (row.supervisor_opinion, row.reviewed_at) == ("記錄完整，可存檔", world.clock())
     r = client.post(url, data={"opinion": "再審一次", "csrf_token": _csrf(page.text)})
     assert r.status_code == 409 and _row(world, revisit_id).supervisor_opinion == "記錄完整，可存檔"
+
+
+# --------------------------------------------------------------------------- one open letter for several (R-RV-12)
+
+LETTER_URL = "/api/revisits/open-letter"
+
+
+def _phone_revisits(
+    client: TestClient, world: World, n: int, kind: str = "urgent_repair", estate: str = "CH", who: str = "reception"
+) -> list[int]:
+    """``n`` jobs finished two hours ago and their own revisits: by phone for urgent repairs (R-RV-4),
+    on site for renovations (R-RV-5). ``who`` is a token name in the estate (``world.auth``) or a token."""
+    done = (world.clock() - timedelta(hours=2)).isoformat()
+    headers = world.auth(who) if estate == "CH" else {"Authorization": f"Bearer {who}"}
+    body = {"estate": estate, "building": "1座", "unit": "101", "kind": kind, "completed_at": done}
+    refs = []
+    for _ in range(n):
+        r = client.post("/api/work-orders", json=body, headers=headers)
+        assert r.status_code == 201, r.text
+        refs.append(r.json()["reference"])
+    with world.core.sessions() as s:
+        query = select(WorkOrder.reference, Revisit.id).join(Revisit).where(WorkOrder.reference.in_(refs))
+        ids = {ref: revisit_id for ref, revisit_id in s.execute(query)}
+    return [ids[ref] for ref in refs]
+
+
+def test_one_open_letter_answers_several_revisits_and_is_filed_with_each(client: TestClient, world: World) -> None:
+    ids = _phone_revisits(client, world, 3)
+    world.clock.advance(hours=1)
+    sent = world.clock() - timedelta(minutes=30)
+    letter = {"revisit_ids": [ids[1], ids[0]], "letter_ref": "  公開信 2026-012 ", "done_at": sent.isoformat()}
+    r = client.post(LETTER_URL, json=letter, headers=world.auth("reception"))
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert [i["id"] for i in out] == [ids[1], ids[0]]  # the list lines, in the letter's order
+    assert {(i["method"], i["open_letter_ref"], i["satisfaction"], i["signed"], i["visitor"]) for i in out} == {
+        ("letter", "公開信 2026-012", None, False, f"reception-ch@{DOMAIN}")
+    }
+    assert {datetime.fromisoformat(i["done_at"]) for i in out} == {sent}
+    for revisit_id in ids[:2]:  # the same letter filed with each; no answer from the resident is made up
+        row = _row(world, revisit_id)
+        assert (row.method, row.open_letter_ref, row.done_at, row.recorded_at) == (
+            RevisitMethod.LETTER,
+            "公開信 2026-012",
+            sent,
+            world.clock(),
+        )
+        assert (row.satisfaction, row.answers, row.signature_png) == (None, {}, None)
+    # the third is still to do; the list shows the letter on the done ones
+    assert [i["id"] for i in _todo(client, world)["items"]] == [ids[2]]
+    done = _todo(client, world, done="true")["items"]
+    assert {(i["id"], i["open_letter_ref"]) for i in done} == {(ids[0], "公開信 2026-012"), (ids[1], "公開信 2026-012")}
+    # the monthly report counts them done by letter, and not as rated (no satisfaction was asked)
+    counts = _counts(client, world, "2026-11")
+    assert (counts["revisits_done"], counts["phone_letter"], counts["rated"]) == (2, 2, 0)
+    # a letter's record is reviewed like any other (R-RV-9)
+    assert _review(client, world, ids[0], "supervisor", "公開信已存檔").status_code == 200
+
+
+def test_refused_open_letters_record_nothing(client: TestClient, world: World) -> None:
+    ids = _phone_revisits(client, world, 3)
+    letter = {"revisit_ids": ids[:2], "letter_ref": "L-1"}
+
+    def refused(body: dict[str, Any], status: int, who: str = "manager", headers: dict[str, str] | None = None) -> Any:
+        r = client.post(LETTER_URL, json=body, headers=headers or world.auth(who))
+        assert r.status_code == status, r.text
+        return r.json()
+
+    assert client.post(LETTER_URL, json=letter).status_code == 401
+    # a role that does not revisit: 403 naming the roles that do
+    assert "receptionist" in refused(letter, 403, who="engineering-1")["detail"]
+    # another estate: one of theirs among ours is 403 naming it; ours to their manager, 403
+    with world.core.transaction() as s:
+        nb = {m.email.split("@")[0]: m.token for m in seed_demo(s, world.core.policy, "NB")}
+    [theirs] = _phone_revisits(client, world, 1, estate="NB", who=nb["reception-nb"])
+    detail = refused({**letter, "revisit_ids": [ids[0], theirs]}, 403)["detail"]
+    assert detail == f"revisit {theirs} belongs to another estate"
+    nb_manager = {"Authorization": f"Bearer {nb['manager-nb']}"}
+    assert "another estate" in refused(letter, 403, headers=nb_manager)["detail"]
+    # unknown ids: 404 naming them
+    assert refused({**letter, "revisit_ids": [ids[0], 999998, 999999]}, 404)["detail"].endswith("999998, 999999")
+    # a complaint's revisit: 409, it is recorded on the complaint, whose close needs the answer (R-RV-14)
+    ref = _complaint_revisit_due(client, world)
+    complaint_revisit = next(i["id"] for i in _todo(client, world)["items"] if i["complaint"] == ref)
+    detail = refused({**letter, "revisit_ids": [ids[0], complaint_revisit]}, 409)["detail"]
+    assert f"complaint revisits (revisit {complaint_revisit})" in detail and "R-RV-14" in detail
+    assert world.complaint(ref).status == "revisit_due"
+    # a first revisit planned on site (a renovation, R-RV-5): 422 naming the field and the revisit
+    [renovation] = _phone_revisits(client, world, 1, kind="renovation")
+    body = refused({**letter, "revisit_ids": [ids[0], renovation]}, 422)
+    assert body["detail"][0]["loc"] == ["body", "revisit_ids"] and f"revisit {renovation} planned" in str(body)
+    # one already done: 409 naming it and its state
+    r = client.post(f"/api/revisits/{ids[2]}", json=PHONE, headers=world.auth("manager"))  # the route still takes ids
+    assert r.status_code == 200, r.text
+    body = refused({**letter, "revisit_ids": [ids[0], ids[1], ids[2]]}, 409)
+    assert body["state"] == "done" and body["detail"].startswith(f"revisit {ids[2]} already done")
+
+    # bad input: 422 naming the field
+    def field(body: dict[str, Any]) -> list[str]:
+        return [str(x) for x in refused(body, 422)["detail"][0]["loc"]]
+
+    assert field({"revisit_ids": ids[:2]}) == ["body", "letter_ref"]
+    assert field({**letter, "letter_ref": "  "}) == ["body", "letter_ref"]
+    assert field({**letter, "letter_ref": "L" * 65}) == ["body", "letter_ref"]
+    assert field({**letter, "letter_ref": "L-1\nL-2"}) == ["body", "letter_ref"]
+    assert field({**letter, "revisit_ids": ids[:1]}) == ["body", "revisit_ids"]  # one revisit: record it alone
+    assert field({**letter, "revisit_ids": [ids[0], ids[0]]}) == ["body", "revisit_ids"]
+    assert field({**letter, "revisit_ids": list(range(1, 502))}) == ["body", "revisit_ids"]
+    assert field({**letter, "revisit_ids": [ids[0], "open-letter"]}) == ["body", "revisit_ids", "1"]
+    assert field({**letter, "revisit_ids": [ids[0], 2**63]}) == ["body", "revisit_ids", "1"]  # no such id, ever
+    assert field({**letter, "revisit_ids": [0, ids[0]]}) == ["body", "revisit_ids", "0"]
+    assert field({**letter, "satisfaction": "satisfied"}) == ["body", "satisfaction"]  # a letter gets no answer
+    assert field({**letter, "done_at": (world.clock() + timedelta(hours=1)).isoformat()}) == ["body", "done_at"]
+    assert field({**letter, "done_at": "2026-11-02T08:00:00"}) == ["body", "done_at"]  # no offset
+    # nothing was written by any refused letter
+    with world.core.sessions() as s:
+        rows = s.scalars(select(Revisit).where(Revisit.id.in_([*ids[:2], theirs, complaint_revisit, renovation])))
+        assert {(r.done_at, r.open_letter_ref) for r in rows} == {(None, "")}
+    # a leader of no estate answers any estate's revisits
+    assert client.post(LETTER_URL, json=letter, headers=world.auth("gm")).status_code == 200
+
+
+def test_two_open_letters_over_the_same_revisit_at_once_one_wins(client: TestClient, world: World) -> None:
+    ids = _phone_revisits(client, world, 3)
+    letters = {"L-A": ids[:2], "L-B": [ids[2], ids[1]]}  # both answer ids[1]
+
+    def answer(s: Session, actor: Actor, letter_ref: str, loaded: Callable[[], object]) -> None:
+        assert all(s.get(Revisit, i).done_at is None for i in letters[letter_ref])  # both see them due ...
+        loaded()  # ... before either writes
+        answer_by_open_letter(
+            s, actor, OpenLetterIn(revisit_ids=letters[letter_ref], letter_ref=letter_ref), world.clock()
+        )
+
+    outcome = _at_once(world, answer, {"L-A": "reception", "L-B": "manager"})
+    assert sorted(outcome.values()) == ["200", "409 done"], outcome
+    winner = next(ref for ref, o in outcome.items() if o == "200")
+    # the winner's letter is filed with each of its revisits; the loser's wrote nothing
+    assert {i: _row(world, i).open_letter_ref for i in ids} == {i: winner if i in letters[winner] else "" for i in ids}
+    assert [i["id"] for i in _todo(client, world)["items"]] == [i for i in ids if i not in letters[winner]]
