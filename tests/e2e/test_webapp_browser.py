@@ -24,6 +24,7 @@ from estatecare.demo import seed_demo
 from estatecare.mailcatcher import MailCatcher
 from estatecare.migrate import upgrade
 from estatecare.services import lifecycle
+from estatecare.services.errors import ConflictError
 from estatecare.services.people import Actor
 from estatecare.services.records import in_transaction
 from estatecare.services.schemas import EscalationIn
@@ -276,7 +277,14 @@ def test_every_other_staff_page_passes_the_accessibility_and_phone_width_checks(
             core, s, vague, EscalationIn(reason="需要上級協調"), Actor.of(assignee), runtime.now()
         )
 
-    in_transaction(core.sessions, transfer)
+    def transferred() -> bool:
+        try:
+            in_transaction(core.sessions, transfer)
+        except ConflictError:  # the assignment's flow run still writing the complaint: reload, try again
+            return False
+        return True
+
+    wait_for(transferred, 30, "the transfer sheet")
     page.goto(f"{site.url}/staff")
     checker(page, "inbox-tasks")
     expect(page.locator("ul.tasks")).to_contain_text(vague)
