@@ -38,6 +38,7 @@ from estatecare.services.schemas import (
     ReviewIn,
     RevisitIn,
     RevisitRecordIn,
+    RowIdInPath,
     WorkOrderIn,
 )
 from estatecare.webapp.app import create_webapp
@@ -294,7 +295,9 @@ def create_app(
         return await run(lambda s: revisits.answer_by_open_letter(s, actor, data, now()))
 
     @api.post("/api/revisits/{revisit_id}", response_model=revisits.RecordedRevisit, tags=["revisits"])
-    async def post_order_revisit(revisit_id: int, data: RevisitRecordIn, actor: StaffDep) -> revisits.RecordedRevisit:
+    async def post_order_revisit(
+        revisit_id: RowIdInPath, data: RevisitRecordIn, actor: StaffDep
+    ) -> revisits.RecordedRevisit:
         """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
         (R-RV-7, R-RV-8); unsatisfied sets the next revisit (R-RV-11); a new issue becomes a
         complaint (R-RV-10). A complaint's revisit is recorded on the complaint (409 here)."""
@@ -312,7 +315,7 @@ def create_app(
         return result
 
     @api.post("/api/revisits/{revisit_id}/review", response_model=revisits.RevisitItem, tags=["revisits"])
-    async def post_revisit_review(revisit_id: int, data: ReviewIn, actor: StaffDep) -> revisits.RevisitItem:
+    async def post_revisit_review(revisit_id: RowIdInPath, data: ReviewIn, actor: StaffDep) -> revisits.RevisitItem:
         """A supervisor of the revisit's estate (or a leader) reviews a done revisit record, a complaint's
         or a work order's, and signs an opinion (R-RV-9); not the person who recorded it. Once only."""
 

@@ -10,6 +10,7 @@ import unicodedata
 from datetime import datetime
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from models.enums import (
@@ -48,7 +49,9 @@ Email = Annotated[
     StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^$|^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$"),
 ]
 
-RowId = Annotated[int, Field(ge=1, le=2**31 - 1, description="a record's id")]  # PostgreSQL's integer key
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer key; SQLite refuses ints past 2**63 with an OverflowError
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID, description="a record's id")]
+RowIdInPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a record's id")]
 
 
 class _In(BaseModel):

@@ -53,6 +53,7 @@ from estatecare.services.schemas import (
     ReviewIn,
     RevisitIn,
     RevisitRecordIn,
+    RowIdInPath,
 )
 from estatecare.webapp import access, export, mailbox
 from estatecare.webapp.i18n import HERE, environment, pick_locale, translations
@@ -643,7 +644,7 @@ def create_webapp(
         return render(request, "complaint.html", actor=actor, **ctx)
 
     @web.get("/staff/complaints/{reference}/photos/{photo_id}")
-    async def photo(request: Request, reference: str, photo_id: int) -> Response:
+    async def photo(request: Request, reference: str, photo_id: RowIdInPath) -> Response:
         token = request.query_params.get(links.QUERY_KEY, "")
         actor, _ = await acting(request, token, f"/staff/complaints/{reference}/")
 
@@ -919,12 +920,12 @@ def create_webapp(
         )
 
     @web.get("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
-    async def order_revisit_form(request: Request, revisit_id: int) -> Response:
+    async def order_revisit_form(request: Request, revisit_id: RowIdInPath) -> Response:
         actor = await require_staff(request)
         return await order_revisit_page(request, actor, revisit_id, {}, {}, 200)
 
     @web.post("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
-    async def order_revisit_post(request: Request, revisit_id: int) -> Response:
+    async def order_revisit_post(request: Request, revisit_id: RowIdInPath) -> Response:
         actor = await require_staff(request)
         form = await read_form(request)
         f = {k: v for k, v in form.items() if isinstance(v, str)}
@@ -950,7 +951,7 @@ def create_webapp(
         return render(request, "done.html", reference=outcome.work_order.reference, op="revisit", work_order=True)
 
     @web.post("/staff/revisits/{revisit_id}/review", response_class=HTMLResponse)
-    async def revisit_review_post(request: Request, revisit_id: int) -> Response:
+    async def revisit_review_post(request: Request, revisit_id: RowIdInPath) -> Response:
         actor = await require_staff(request)
         form = await read_form(request)
         values = {"opinion": _text(form, "opinion")}

@@ -113,6 +113,10 @@ def test_refused_revisit_records(client: TestClient, world: World) -> None:
     # a handler does not record revisits; unknown ids and estates are 404
     assert client.post(url, json=ON_SITE, headers=world.auth("engineering-1")).status_code == 403
     assert client.post("/api/revisits/999999", json=ON_SITE, headers=world.auth("manager")).status_code == 404
+    # an id past the key range is refused before the database sees it (SQLite raised OverflowError: a 500)
+    for path, body in ((f"/api/revisits/{2**70}", ON_SITE), (f"/api/revisits/{2**31}/review", {"opinion": "ok"})):
+        r = client.post(path, json=body, headers=world.auth("manager"))
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "revisit_id"], r.text
     assert client.get("/api/revisits?estate=XX", headers=world.auth("gm")).status_code == 404
 
     # bad input: 422 naming the field
