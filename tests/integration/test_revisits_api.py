@@ -523,6 +523,14 @@ def test_one_open_letter_answers_several_revisits_and_is_filed_with_each(client:
     assert (counts["revisits_done"], counts["phone_letter"], counts["rated"]) == (2, 2, 0)
     # a letter's record is reviewed like any other (R-RV-9)
     assert _review(client, world, ids[0], "supervisor", "公開信已存檔").status_code == 200
+    # the revisit's page shows the letter filed with it
+    with world.core.transaction() as s:
+        set_password(s, f"supervisor-ch@{DOMAIN}", PASSWORD)
+    sign_in(client, "supervisor")
+    english = client.get(f"/staff/revisits/{ids[0]}", params={"lang": "en"}).text
+    assert "<dt>Open letter</dt><dd>公開信 2026-012</dd>" in english
+    assert "<dt>公开信</dt>" in client.get(f"/staff/revisits/{ids[1]}", params={"lang": "zh-Hans"}).text
+    assert "<dt>Open letter</dt>" not in client.get(f"/staff/revisits/{ids[2]}", params={"lang": "en"}).text
 
 
 def test_refused_open_letters_record_nothing(client: TestClient, world: World) -> None:
