@@ -391,16 +391,25 @@ def _undo_draw(engine: Any) -> None:
         raw.close()
 
 
-def _timed(fn: Callable[[], Any], repeat: int, before: Callable[[], None] | None = None) -> tuple[float, Any]:
-    times: list[float] = []
-    result: Any = None
+def _take_turns(
+    ours: Callable[[], Any],
+    limit: Callable[[], Any],
+    repeat: int,
+    before_ours: Callable[[], None] | None = None,
+    before_limit: Callable[[], None] | None = None,
+) -> tuple[float, Any, float, Any]:
+    """Run ours and the limit in turn ``repeat`` times (each after its untimed ``before``); the
+    median time and the last result of each."""
+    times: dict[str, list[float]] = {"ours": [], "limit": []}
+    results: dict[str, Any] = {}
     for _ in range(repeat):
-        if before is not None:
-            before()
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), result
+        for side, fn, before in (("ours", ours, before_ours), ("limit", limit, before_limit)):
+            if before is not None:
+                before()
+            t0 = time.perf_counter()
+            results[side] = fn()
+            times[side].append(time.perf_counter() - t0)
+    return statistics.median(times["ours"]), results["ours"], statistics.median(times["limit"]), results["limit"]
 
 
 def _peak_mb(fn: Callable[[], Any], before: Callable[[], None] | None = None) -> float:
@@ -442,28 +451,15 @@ def measure(url: str, label: str, repeat: int, var_dir: Path) -> list[dict[str, 
     # Ours and the limit take turns: each run changes the table (dead row versions, hint bits,
     # where the undone rows land), and on a freshly loaded PostgreSQL table whichever side ran
     # all its runs first was the slower one, the limit too. Taking turns gives both the same state.
-    limit_draw = _limit_draw(engine, sqlite)
-    ours_times: list[float] = []
-    limit_times: list[float] = []
-    for _ in range(repeat):
-        ours_s, sampled = _timed(ours_draw, 1, lambda: _undo_draw(engine))
-        limit_s, population = _timed(limit_draw, 1, undo_limit)
-        ours_times.append(ours_s)
-        limit_times.append(limit_s)
-    ours_draw_s, limit_draw_s = statistics.median(ours_times), statistics.median(limit_times)
+    ours_draw_s, sampled, limit_draw_s, population = _take_turns(
+        ours_draw, _limit_draw(engine, sqlite), repeat, lambda: _undo_draw(engine), undo_limit
+    )
     draw_peak = _peak_mb(ours_draw, lambda: _undo_draw(engine))
     _undo_draw(engine)
     ours_draw()  # leave November drawn: the summary reads the new revisits too
     # The summary takes turns too: the first reads after the draw set hint bits on the rows it
     # wrote, a cost that fell on whichever side read first.
-    limit_summary = _limit_summary(engine, sqlite)
-    ours_times, limit_times = [], []
-    for _ in range(repeat):
-        ours_s, report = _timed(ours_summary, 1)
-        limit_s, groups = _timed(limit_summary, 1)
-        ours_times.append(ours_s)
-        limit_times.append(limit_s)
-    ours_sum_s, limit_sum_s = statistics.median(ours_times), statistics.median(limit_times)
+    ours_sum_s, report, limit_sum_s, groups = _take_turns(ours_summary, _limit_summary(engine, sqlite), repeat)
     sum_peak = _peak_mb(ours_summary)
     assert report.company is not None
     rows = []
