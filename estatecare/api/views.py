@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, aliased
 from estatecare.app import App
 from estatecare.services.errors import Forbidden
 from estatecare.services.lifecycle import SUPERVISORS, InvalidInput, may_see_contact
-from estatecare.services.people import Actor, require_estate, require_role
+from estatecare.services.people import Actor, in_estate, require_estate, require_role
 from estatecare.services.records import get_complaint
 from estatecare.services.schemas import WorkOrderIn
 from models import (
@@ -304,7 +304,7 @@ def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Act
     estate = session.scalar(select(Estate).where(Estate.code == data.estate))
     if estate is None:
         raise InvalidInput("estate", f"no estate with code {data.estate!r}")
-    if actor.estate_id not in (None, estate.id):
+    if not in_estate(actor, estate.id):
         raise Forbidden("this estate is not yours")
     unit_id = None
     if data.unit:

@@ -25,6 +25,7 @@ from estatecare.services.people import (
     Actor,
     department,
     first_with_role,
+    in_estate,
     least_busy_handler,
     require_estate,
     require_role,
@@ -74,7 +75,7 @@ ASSIGNED_STATES = (S.ASSIGNED, S.REOPENED)
 def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
     """R-IN-6: supervisors, leaders and the service centre always (they handle complaints);
     a handler only while the case is assigned to them; nobody of another estate."""
-    if actor.estate_id is not None and actor.estate_id != complaint.estate_id:
+    if not in_estate(actor, complaint.estate_id):
         return False
     if actor.role in SUPERVISORS or actor.role in VISITORS:
         return True

@@ -31,9 +31,15 @@ class Actor:
         return cls(staff.id, staff.name, staff.email, Role(staff.role), staff.estate_id)
 
 
+def in_estate(actor: Actor | None, estate_id: int) -> bool:
+    """Staff act only on their own estate's complaints (or revisits, ...); leaders (no estate)
+    and the system itself on all."""
+    return actor is None or actor.estate_id is None or actor.estate_id == estate_id
+
+
 def require_estate(actor: Actor | None, estate_id: int, what: str = "complaint") -> None:
-    """Staff act only on their own estate's complaints (or revisits, ...); leaders on all."""
-    if actor is not None and actor.estate_id is not None and actor.estate_id != estate_id:
+    """Refuse a record of another estate than the actor's (see ``in_estate``)."""
+    if not in_estate(actor, estate_id):
         raise Forbidden(f"this {what} belongs to another estate")
 
 

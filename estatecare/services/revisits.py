@@ -32,7 +32,7 @@ from estatecare.services.lifecycle import (
     revisit_done_at,
     write_revisit_record,
 )
-from estatecare.services.people import Actor, require_estate, require_role
+from estatecare.services.people import Actor, in_estate, require_estate, require_role
 from estatecare.services.schemas import OpenLetterIn, ReviewIn, RevisitRecordIn
 from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
 from models.enums import RevisitMethod, Role, Satisfaction
@@ -96,7 +96,7 @@ def revisit_page(
         estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
         if estate_id is None:
             raise NotFound(f"no estate with code {estate!r}")
-        if actor.estate_id not in (None, estate_id):
+        if not in_estate(actor, estate_id):
             raise Forbidden("you may list your own estate's revisits only")
         query = query.where(Revisit.estate_id == estate_id)
     elif actor.estate_id is not None:
@@ -210,7 +210,7 @@ def _revisits_for(
     }
     if missing := [i for i in revisit_ids if i not in rows]:
         raise NotFound(f"no revisit with id {_listed(missing)}")
-    if foreign := [i for i in revisit_ids if actor and actor.estate_id not in (None, rows[i][0].estate_id)]:
+    if foreign := [i for i in revisit_ids if not in_estate(actor, rows[i][0].estate_id)]:
         raise Forbidden(f"{_revisits(foreign)} {'belongs' if len(foreign) == 1 else 'belong'} to another estate")
     require_role(actor, roles, step)
     return [rows[i] for i in revisit_ids]
