@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from prefect.deployments.runner import RunnerDeployment
 
+from estatecare.settings import Settings, get_settings
 
-def all_deployments() -> list[RunnerDeployment]:
+
+def all_deployments(settings: Settings | None = None) -> list[RunnerDeployment]:
     """Lifecycle, delivery and monthly deployments."""
     from deployments import lifecycle, monthly, notifications
 
-    return [*lifecycle.deployables(), *notifications.deployables(), *monthly.deployables()]
+    s = settings or get_settings()
+    return [*lifecycle.deployables(s), *notifications.deployables(s), *monthly.deployables(s.policy)]

@@ -1,8 +1,11 @@
 """Deployments of the complaint lifecycle flows.
 
-The step flows have no schedule: the web process starts them as complaints move, and
-operations can start them by hand in the Prefect UI. The sweeps run on intervals and are
-the safety net that makes sure no accepted complaint and no deadline is forgotten.
+Each deployment is named for what it does: the name of its flow (``intake``, ``assign``,
+``deadline-sweep``, ...), so the Prefect UI's deployment list reads as the procedure. The
+step flows have no schedule: the web process starts them as complaints move, and
+operations can start them by hand in the Prefect UI. The sweeps run on intervals
+(``ESTATECARE_*_EVERY_SECONDS``) and are the safety net that makes sure no accepted
+complaint and no deadline is forgotten.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from prefect import Flow
 from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
+from estatecare.settings import Settings, get_settings
 from flows.assess import assess_flow
 from flows.assign import assign_flow
 from flows.close import close_flow
@@ -25,19 +29,25 @@ from flows.receive import receive_flow
 from flows.resolve import resolve_flow
 from flows.revisit import revisit_flow
 
-DEADLINE_SWEEP_EVERY = timedelta(minutes=5)
-INTAKE_SWEEP_EVERY = timedelta(minutes=10)  # the web process also sweeps every 30 s while it runs
+
+def full_name(flow: Flow[..., Any]) -> str:
+    """``flow/deployment`` of ``flow``'s deployment (it bears the flow's name)."""
+    return f"{flow.name}/{flow.name}"
 
 
-def deployment(flow: Flow[..., Any], name: str, **options: Any) -> RunnerDeployment:
-    """``flow.to_deployment`` with the module entrypoint (works from any working directory)."""
-    made = flow.to_deployment(name=name, entrypoint_type=EntrypointType.MODULE_PATH, **options)
+def deployment(flow: Flow[..., Any], **options: Any) -> RunnerDeployment:
+    """``flow.to_deployment`` named after the flow, with the module entrypoint (works from
+    any working directory)."""
+    made = flow.to_deployment(
+        name=flow.name, entrypoint_type=EntrypointType.MODULE_PATH, description=flow.description, **options
+    )
     assert isinstance(made, RunnerDeployment)
     return made
 
 
-def deployables() -> list[RunnerDeployment]:
+def deployables(settings: Settings | None = None) -> list[RunnerDeployment]:
     """Every lifecycle deployment, with its schedule where it has one."""
+    s = settings or get_settings()
     steps: list[Flow[..., Any]] = [
         intake_flow,
         receive_flow,
@@ -49,7 +59,15 @@ def deployables() -> list[RunnerDeployment]:
         close_flow,
     ]
     return [
-        *(deployment(f, "lifecycle", tags=["lifecycle"], description=f.description) for f in steps),
-        deployment(deadline_sweep_flow, "every-5-minutes", interval=DEADLINE_SWEEP_EVERY, tags=["lifecycle", "sweep"]),
-        deployment(intake_sweep_flow, "every-10-minutes", interval=INTAKE_SWEEP_EVERY, tags=["lifecycle", "sweep"]),
+        *(deployment(f, tags=["lifecycle"]) for f in steps),
+        deployment(
+            deadline_sweep_flow,
+            interval=timedelta(seconds=s.deadline_sweep_every_seconds),
+            tags=["lifecycle", "sweep"],
+        ),
+        deployment(
+            intake_sweep_flow,
+            interval=timedelta(seconds=s.intake_sweep_every_seconds),
+            tags=["lifecycle", "sweep"],
+        ),
     ]

@@ -28,16 +28,12 @@ def deployables(policy: Policy | None = None) -> list[RunnerDeployment]:
     return [
         deployment(
             monthly_sampling_flow,
-            "monthly",
             schedule=RRule(draw_rrule(policy.sampling), timezone=tz),
             tags=["monthly", "sampling"],
-            description=monthly_sampling_flow.description,
         ),
         deployment(
             monthly_summary_flow,
-            "monthly",
             schedule=Cron(summary_cron(policy.summary), timezone=tz),
             tags=["monthly", "summary"],
-            description=monthly_summary_flow.description,
         ),
     ]

@@ -1,22 +1,22 @@
-"""Deployments of the notification flows (the lead adds them to deployments/__init__.py)."""
+"""Deployments of the notification flows."""
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import timedelta
 
-from prefect.types.entrypoint import EntrypointType
+from prefect.deployments.runner import RunnerDeployment
 
+from deployments.lifecycle import deployment
+from estatecare.settings import Settings, get_settings
 from flows.deliver_outbox import deliver_outbox_flow
 
 
-def deployables() -> list[Any]:
-    """The outbox sweep, every minute."""
+def deployables(settings: Settings | None = None) -> list[RunnerDeployment]:
+    """The outbox sweep (every minute by default: mail deferred during an SMTP outage goes
+    out at the first sweep after the server is back)."""
+    s = settings or get_settings()
     return [
-        deliver_outbox_flow.to_deployment(
-            name="deliver-outbox",
-            entrypoint_type=EntrypointType.MODULE_PATH,  # importable from any working directory (work pools)
-            interval=60,
-            description="Send due notifications from the outbox; Failed when one failed permanently.",
-            tags=["notifications"],
+        deployment(
+            deliver_outbox_flow, interval=timedelta(seconds=s.outbox_every_seconds), tags=["notifications", "sweep"]
         )
     ]

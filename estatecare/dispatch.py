@@ -38,15 +38,19 @@ def lifecycle_flows() -> dict[str, FlowFn]:
     }
 
 
-#: The deployment (``flow/deployment``) that continues each kind of step in distributed mode.
-STEP_DEPLOYMENTS = {
-    "intake": "intake/lifecycle",
-    "resolve": "resolve/lifecycle",
-    "escalation": "escalation/lifecycle",
-    "revisit": "revisit/lifecycle",
-    "close": "close/lifecycle",
-}
-SWEEP_DEPLOYMENT = "intake-sweep/every-10-minutes"
+def step_deployments() -> dict[str, str]:
+    """The deployment (``flow/deployment``) that continues each kind of step in distributed mode."""
+    from deployments.lifecycle import full_name
+
+    return {step: full_name(f) for step, f in lifecycle_flows().items()}  # type: ignore[arg-type]
+
+
+def sweep_deployment() -> str:
+    """The intake sweep's deployment (``flow/deployment``)."""
+    from deployments.lifecycle import full_name
+    from flows.intake_sweep import intake_sweep_flow
+
+    return full_name(intake_sweep_flow)
 
 
 def deployment_flows() -> dict[str, FlowFn]:
@@ -63,7 +67,7 @@ def deployment_flows() -> dict[str, FlowFn]:
 
         return start
 
-    return {step: starter(name) for step, name in STEP_DEPLOYMENTS.items()}
+    return {step: starter(name) for step, name in step_deployments().items()}
 
 
 async def start_sweep_deployment(older_than_seconds: float) -> None:
@@ -71,7 +75,7 @@ async def start_sweep_deployment(older_than_seconds: float) -> None:
     from prefect.deployments import run_deployment
 
     await run_deployment(  # type: ignore[misc]
-        SWEEP_DEPLOYMENT, parameters={"older_than_seconds": older_than_seconds}, timeout=0, as_subflow=False
+        sweep_deployment(), parameters={"older_than_seconds": older_than_seconds}, timeout=0, as_subflow=False
     )
 
 

@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     prefect_port: int = 4200
     sweep_every_seconds: float = 30.0  # the web process looks for lost work this often
     sweep_age_seconds: float = 60.0  # a complaint still waiting this long after intake counts as lost
+    # Schedules of the flow server's sweeps (deployments/): how often each scheduled run comes.
+    outbox_every_seconds: float = 60.0  # deliver-outbox: due and deferred mail
+    deadline_sweep_every_seconds: float = 300.0  # deadline-sweep: missed deadlines escalate (R-HD-3)
+    intake_sweep_every_seconds: float = 600.0  # intake-sweep: complaints the web process lost
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
     smtp_username: str = ""

@@ -123,7 +123,7 @@ class Cluster:
             check=False,
         )
         assert deploy.returncode == 0, deploy.stdout + deploy.stderr
-        assert "intake/lifecycle -> pool" in deploy.stdout, deploy.stdout
+        assert "intake/intake -> pool" in deploy.stdout, deploy.stdout
         for name in ("w1", "w2"):
             self.start_worker(name)
         self.web = prefect_server.start_child(["estatecare", "web"], self.tmp / "web.log", self.env)

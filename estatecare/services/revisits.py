@@ -91,7 +91,7 @@ def revisit_page(
 ) -> RevisitPage:
     """The revisits of the actor's estate (leaders: any), soonest due first; ``done=False`` is the to-do list,
     ``done=True, reviewed=False`` the records awaiting the supervisor's review (R-RV-9)."""
-    query: Select[Revisit, str] = select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id)
+    query: Select[tuple[Revisit, str]] = select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id)
     if estate:
         estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
         if estate_id is None:
@@ -130,7 +130,7 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
     """Fill the lines: one query per related table for the whole page."""
     revisits = [r for r, _ in rows]
 
-    def by_id(ids: list[int], query: Select[int, str]) -> dict[int, str]:
+    def by_id(ids: list[int], query: Select[tuple[int, str]]) -> dict[int, str]:
         return {k: v for k, v in session.execute(query)} if ids else {}
 
     staff_ids = [i for r in revisits for i in (r.visitor_id, r.reviewed_by_id) if i is not None]

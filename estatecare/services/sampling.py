@@ -177,13 +177,14 @@ def draw(
         sampling = policy.sampling
         cutoff = min(draw_cutoff(year, month, sampling, policy.tz), now)
         due = revisits_due(year, month, policy)
-        latest = dict(
-            session.execute(
+        latest: dict[int, str] = {
+            estate_id: month
+            for estate_id, month in session.execute(
                 select(SamplingDraw.estate_id, func.max(SamplingDraw.month))
                 .where(SamplingDraw.estate_id.in_([e.id for e in fresh]))
                 .group_by(SamplingDraw.estate_id)
-            ).all()
-        )
+            )
+        }
         later = sorted(f"{by_id[e].code} ({m})" for e, m in latest.items() if m > key)
         if later:
             raise DrawOrderError(f"months are drawn in order: already drawn for a later month: {', '.join(later)}")
@@ -265,13 +266,14 @@ def draw(
                     for e, wid, method, n in picks
                 ],
             )
-            item_of = dict(
-                session.execute(
+            item_of: dict[int, int] = {
+                work_order_id: item_id
+                for work_order_id, item_id in session.execute(
                     select(SampleItem.work_order_id, SampleItem.id).where(
                         SampleItem.draw_id.in_([r.id for r in records.values()])
                     )
-                ).all()
-            )
+                )
+            }
             item_ids = [item_of[wid] for _, wid, _, _ in picks]
             _insert_rows(
                 session,

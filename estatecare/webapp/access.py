@@ -190,10 +190,14 @@ def _current_due(c: Complaint) -> datetime | None:
     return None
 
 
-def register_query(actor: Actor, f: RegisterFilter, now: datetime) -> Select[Complaint, str, str | None, str | None]:
+#: The register query's row: the complaint, its estate code, its department's and handler's names.
+_RegisterRecord = tuple[Complaint, str, str | None, str | None]
+
+
+def register_query(actor: Actor, f: RegisterFilter, now: datetime) -> Select[_RegisterRecord]:
     """The register's rows for ``actor`` (their estates only) under the filters, newest first."""
-    query = (
-        select(Complaint, Estate.code, Department.name, Staff.name)
+    query: Select[_RegisterRecord] = (
+        select(Complaint, Estate.code, Department.name, Staff.name)  # type: ignore[assignment]
         .join(Estate, Estate.id == Complaint.estate_id)
         .outerjoin(Department, Department.id == Complaint.department_id)
         .outerjoin(Staff, Staff.id == Complaint.assignee_id)
