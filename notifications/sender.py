@@ -4,8 +4,9 @@ Claiming is one conditional UPDATE (``status``/``lease_until`` checked in the WH
 clause, ``FOR UPDATE SKIP LOCKED`` on PostgreSQL), so two senders in two processes
 never claim the same row. Many messages go over one SMTP connection (or a small pool
 of ``SmtpConfig.connections``); results are written back in bulk. Temporary failures
-(connection refused, timeouts, 4xx) go back to pending with an exponential backoff;
-permanent ones (5xx) are marked failed with the reason and never retried. A row is
+(timeouts, dropped connections, 4xx) go back to pending with an exponential backoff; when
+no connection can be made at all, nothing about the messages failed, so they are due again
+at the next sweep and go out as soon as the server is back; permanent ones (5xx) are marked failed with the reason and never retried. A row is
 marked sent right after the server accepted it; only a crash between the two can
 resend it, with the same Message-ID so receivers can drop the duplicate.
 """
@@ -239,6 +240,9 @@ class _Recorder:
         self.failed: list[tuple[int, int, str]] = []
         self.deferred: list[tuple[int, int, str]] = []
         self.down: str | None = None  # set when the server could not be reached
+        # Deferred because no connection could be made: nothing about these messages failed,
+        # so they are due again at the next sweep instead of after a backoff.
+        self.unreachable: set[int] = set()
 
     def flush(self) -> None:
         if not (self.sent or self.failed or self.deferred):
@@ -292,7 +296,7 @@ class _Recorder:
                     "b_status": NotificationStatus.PENDING.value,
                     "b_attempts": a + 1,
                     "b_error": reason[:2000],
-                    "b_next": self.now + backoff(a + 1),
+                    "b_next": self.now if i in self.unreachable else self.now + backoff(a + 1),
                 }
                 for i, a, reason in deferred
             ]
@@ -393,6 +397,7 @@ async def _send_worker(
     smtp: aiosmtplib.SMTP | None = None
     sender = parseaddr(config.mail_from)[1] or config.mail_from
     down: str | None = None
+    unreachable = False
     try:
         while True:
             item = await queue.get()
@@ -400,10 +405,15 @@ async def _send_worker(
                 return
             if down is not None:
                 rec.deferred.append((item.id, item.attempts, down))
+                if unreachable:
+                    rec.unreachable.add(item.id)
                 continue
+            connecting = False
             try:
                 if smtp is None or not smtp.is_connected:
+                    connecting = True
                     smtp = await _connect(config)
+                    connecting = False
                 await _transact(smtp, sender, item.recipient, item.data)
             except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
                 kind = _classify(exc)
@@ -411,6 +421,9 @@ async def _send_worker(
                     rec.failed.append((item.id, item.attempts, str(kind)))
                 else:
                     rec.deferred.append((item.id, item.attempts, str(kind)))
+                    if connecting and not isinstance(exc, aiosmtplib.SMTPResponseException):
+                        unreachable = True  # nothing was tried: the next sweep tries again, no backoff
+                        rec.unreachable.add(item.id)
                     if not isinstance(exc, aiosmtplib.SMTPResponseException) or (
                         smtp is not None and not smtp.is_connected
                     ):

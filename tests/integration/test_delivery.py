@@ -167,6 +167,23 @@ def test_a_30_second_outage_delays_but_every_one_of_100_messages_arrives_exactly
     assert smtp_server.message_ids() == {rows[i].message_id: 1 for i in ids}
 
 
+def test_mail_deferred_while_the_server_was_unreachable_goes_out_at_the_first_sweep_after_it_returns(
+    sessions: sessionmaker[Session], smtp_server: SmtpTestServer
+) -> None:
+    [row_id] = queue_acks(sessions, 1)
+    smtp_server.stop()
+    config = config_for(smtp_server, connections=1)
+    for _ in range(6):  # a long outage: six sweeps could not connect
+        report = asyncio.run(deliver_pending(sessions, config, TZ))
+        assert report.deferred == [row_id]
+    row = statuses(sessions)[row_id]
+    assert row.status is NotificationStatus.PENDING and row.attempts == 6 and "Connect" in row.last_error
+    smtp_server.start()
+    report = asyncio.run(deliver_pending(sessions, config, TZ))  # the very next sweep, not after a backoff
+    assert report.sent == [row_id]
+    assert smtp_server.message_ids() == {statuses(sessions)[row_id].message_id: 1}
+
+
 def test_two_concurrent_senders_send_each_message_once(
     sessions: sessionmaker[Session], smtp_server: SmtpTestServer
 ) -> None:
