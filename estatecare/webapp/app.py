@@ -633,7 +633,7 @@ def create_webapp(
             else None,
             "masked_phone": mask_phone(complaint.contact_phone),
             "photos": photos,
-            "prefect_url": f"{prefect_ui}/runs?{urlencode({'tags': f'complaint:{reference}'})}",
+            "prefect_url": f"{prefect_ui}/v2/runs?{urlencode({'tags': f'complaint:{reference}'})}",
             "tag": f"complaint:{reference}",
         }
 

@@ -219,7 +219,7 @@ def test_a_resident_complains_online_staff_act_from_their_email_links_and_it_clo
         expect(timeline).to_contain_text(step)
     expect(manager.locator("img.signature")).to_be_visible()
     expect(manager.locator("ul.photos img")).to_have_count(1)
-    expect(manager.locator("a[href*='/runs?tags=complaint']")).to_be_visible()
+    expect(manager.locator(f"a[href$='/v2/runs?tags=complaint%3A{reference}']")).to_be_visible()
     checker(manager, "complaint-closed")
     with site.core.sessions() as s:
         actions = [e.action.value for e in s.scalars(select(ComplaintEvent).order_by(ComplaintEvent.id))]
