@@ -87,6 +87,22 @@ def run_cmd() -> None:
         _fail(str(exc))
 
 
+@app.command("doctor")
+def doctor_cmd() -> None:
+    """Is every part up, and do the scheduled flows really run? Exit 1 when not."""
+    import asyncio
+
+    from estatecare.health import check, prefect_api_url
+    from estatecare.health_report import render
+    from estatecare.settings import get_settings
+
+    settings = get_settings()
+    health = asyncio.run(check(settings))
+    typer.echo(render(health, settings.policy.tz, prefect_api_url(settings)))
+    if not health.ok:
+        raise typer.Exit(1)
+
+
 @app.command("web")
 def web_cmd() -> None:
     """Serve the REST API (and run lifecycle flows in this process as complaints move)."""
@@ -98,11 +114,12 @@ def web_cmd() -> None:
 @app.command("serve-flows")
 def serve_flows_cmd() -> None:
     """Serve every deployment and schedule from this process (needs PREFECT_API_URL)."""
-    from prefect import serve
+    import asyncio
 
     from deployments import all_deployments
+    from deployments.serve import serve
 
-    serve(*all_deployments())
+    asyncio.run(serve(all_deployments()))  # built before the loop: to_deployment is a coroutine inside one
 
 
 @app.command("deploy")

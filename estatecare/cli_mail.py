@@ -26,6 +26,14 @@ def _files() -> list[Path]:
     return sorted(mail_dir(get_settings()).glob("*.eml"), key=lambda p: p.name, reverse=True)
 
 
+@mail_app.command("catch")
+def mail_catch() -> None:
+    """Run the local mail catcher until stopped (``estatecare run`` starts it)."""
+    from estatecare.mailcatcher import serve
+
+    serve(get_settings())
+
+
 @mail_app.command("list")
 def mail_list(limit: int = typer.Option(50, help="How many, newest first.")) -> None:
     """Caught messages, newest first: id, time, recipient, subject."""

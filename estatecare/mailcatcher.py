@@ -1,12 +1,16 @@
 """A local SMTP server for the embedded default: every message is kept as an .eml file.
 
-``estatecare run`` starts it when mail goes to this machine (ESTATECARE_SMTP_HOST is
-localhost and ESTATECARE_MAIL_CATCHER is true); ``estatecare mail list/show`` read it.
+``estatecare run`` starts it (``estatecare mail catch``, a process of its own) when mail
+goes to this machine (ESTATECARE_SMTP_HOST is localhost and ESTATECARE_MAIL_CATCHER is
+true); ``estatecare mail list/show`` read it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
+import threading
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,18 +75,29 @@ def for_settings(settings: Settings) -> MailCatcher | None:
     return MailCatcher(mail_dir(settings), host=host, port=settings.smtp_port)
 
 
-def start_for(settings: Settings) -> MailCatcher | None:
-    """Start the catcher ``settings`` ask for; None if not wanted or the port is taken.
+def port_is_free(catcher: MailCatcher) -> bool:
+    """False when something already listens on the catcher's address (MailHog, Mailpit, an
+    earlier run): mail then goes there, which is what the operator wants."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((catcher.host, catcher.port))
+        except OSError:
+            return False
+    return True
 
-    A taken port usually means another local catcher (MailHog, Mailpit) is running:
-    mail then goes there, which is what the operator wants.
-    """
+
+def serve(settings: Settings) -> None:
+    """Run the catcher ``settings`` ask for until SIGTERM or SIGINT (``estatecare mail catch``)."""
     catcher = for_settings(settings)
     if catcher is None:
-        return None
+        raise SystemExit("no mail catcher: ESTATECARE_SMTP_HOST is not this machine or ESTATECARE_MAIL_CATCHER=false")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    catcher.start()
+    print(f"catching mail at {catcher.address} in {catcher.directory}", flush=True)
     try:
-        catcher.start()
-    except (OSError, RuntimeError) as exc:
-        print(f"mail catcher not started ({catcher.address}: {exc}); mail goes to whatever listens there", flush=True)
-        return None
-    return catcher
+        stop.wait()
+    finally:
+        catcher.stop()

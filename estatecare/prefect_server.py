@@ -44,23 +44,19 @@ def wait_healthy(api_url: str, timeout: float = 120.0, proc: subprocess.Popen[by
 
 def start_child(args: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start ``python -m ARGS`` in its own process group, logging to ``log_path``."""
-    log = log_path.open("ab")
-    return subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
-        [sys.executable, "-m", *args],
-        env={**os.environ, **env},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    with log_path.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
+            [sys.executable, "-m", *args],
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
-def start_server(var_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start ``prefect server start`` in its own process group, logging under ``var_dir``."""
-    return start_child(
-        ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-        var_dir / "prefect-server.log",
-        prefect_env(var_dir, port),
-    )
+def server_args(port: int) -> list[str]:
+    """``python -m`` arguments of a local Prefect server on ``port``."""
+    return ["prefect", "server", "start", "--host", "127.0.0.1", "--port", str(port)]
 
 
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = 15.0) -> None:

@@ -1,24 +1,33 @@
 """The main job on embedded defaults: ``estatecare run``.
 
-Migrates, seeds demo data into an empty database, starts a local Prefect server with its
-UI, the web process (REST API, dispatcher, intake sweep) and the flow server (every
-deployment and schedule), prints where everything is and stops every child cleanly on
-Ctrl-C.
+Migrates, seeds demo data into an empty database, then supervises four processes: the
+local mail catcher, a local Prefect server with its UI, the web app (REST API,
+dispatcher, intake sweep) and the flow server (every deployment and schedule). It prints
+"running" once every one of them answers, restarts one that dies (the others keep
+serving) and stops them all cleanly on Ctrl-C.
 """
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
+import socket
 import threading
+import time
+from datetime import UTC, datetime
 from types import FrameType
+
+import httpx
 
 from estatecare import mailcatcher, prefect_server
 from estatecare.app import App
 from estatecare.demo import database_is_empty, seed_demo
 from estatecare.migrate import upgrade
+from estatecare.settings import Settings
+from estatecare.supervisor import Child, Supervisor
 from estatecare.webapp.accounts import write_demo_passwords
+
+#: How long the first start may take before "running" (the Prefect server's first start migrates its database).
+START_TIMEOUT = 300.0
 
 
 def run() -> None:
@@ -34,15 +43,19 @@ def run() -> None:
         tokens.chmod(0o600)
         print(f"demo data seeded ({len(seeded)} staff; API tokens in {tokens})", flush=True)
         print(f"web app sign-in passwords in {write_demo_passwords(core)}", flush=True)
+    core.engine.dispose()
 
-    catcher = mailcatcher.start_for(settings)
     env = prefect_server.prefect_env(settings.var_dir, settings.prefect_port)
-    os.environ.update(env)
     api = env["PREFECT_API_URL"]
-    print(f"starting the Prefect server (log: {settings.var_dir / 'prefect-server.log'}) ...", flush=True)
-    children: dict[str, subprocess.Popen[bytes]] = {
-        "the Prefect server": prefect_server.start_server(settings.var_dir, settings.prefect_port)
-    }
+    catcher = mailcatcher.for_settings(settings)
+    mail = f"smtp://{settings.smtp_host}:{settings.smtp_port}"
+    if catcher is not None and not mailcatcher.port_is_free(catcher):
+        print(f"mail catcher not started ({catcher.address} is taken); mail goes to whatever listens there", flush=True)
+        catcher = None
+    if catcher is not None:
+        mail = f"{catcher.address} (caught in {catcher.directory}; `estatecare mail list`)"
+    supervisor = Supervisor(children(settings, api, with_catcher=catcher is not None), env)
+
     stop = threading.Event()
 
     def _on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -50,23 +63,25 @@ def run() -> None:
 
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGTERM, _on_signal)
-    mail = f"smtp://{settings.smtp_host}:{settings.smtp_port}"
-    if catcher is not None:
-        mail = f"{catcher.address} (caught in {catcher.directory}; `estatecare mail list`)"
+    web = f"http://{settings.web_host}:{settings.web_port}"
+    print(f"starting (logs: {settings.var_dir}/*.log) ...", flush=True)
     try:
-        prefect_server.wait_healthy(api, proc=children["the Prefect server"])
-        children["the web process"] = prefect_server.start_child(
-            ["estatecare", "web"], settings.var_dir / "web.log", env
-        )
-        children["the flow server"] = prefect_server.start_child(
-            ["estatecare", "serve-flows"], settings.var_dir / "flows.log", env
-        )
+        until = time.monotonic() + START_TIMEOUT
+        while not stop.is_set() and not supervisor.all_ready():
+            if time.monotonic() > until:
+                late = ", ".join(c.name for c in supervisor.children if not c.is_ready)
+                raise TimeoutError(f"{late} did not answer within {START_TIMEOUT:.0f} s; see the logs under var/")
+            supervisor.watch()
+            stop.wait(0.5)
+        if stop.is_set():
+            return
         print(
             "Estate Care is running\n"
             f"  Prefect UI:  http://127.0.0.1:{settings.prefect_port}\n"
             f"  Prefect API: {api}\n"
-            f"  REST API:    http://{settings.web_host}:{settings.web_port}/docs\n"
-            f"  web app:     http://{settings.web_host}:{settings.web_port}/  (caught mail: /mail)\n"
+            f"  REST API:    {web}/docs\n"
+            f"  web app:     {web}/  (caught mail: /mail)\n"
+            f"  health:      {web}/api/health  (or: estatecare doctor)\n"
             f"  database:    {settings.db_url}\n"
             f"  policy:      {settings.policy_file or 'shipped default (seed values)'}\n"
             f"  mail:        {mail}\n"
@@ -75,13 +90,75 @@ def run() -> None:
             flush=True,
         )
         while not stop.wait(1.0):
-            for name, child in children.items():
-                if child.poll() is not None:
-                    raise RuntimeError(f"{name} exited with code {child.returncode}; see its log under var/")
+            supervisor.watch()
     finally:
         print("stopping ...", flush=True)
-        for child in reversed(list(children.values())):
-            prefect_server.stop_process(child)
-        if catcher is not None:
-            catcher.stop()
+        supervisor.stop_all()
         print("stopped.", flush=True)
+
+
+def children(settings: Settings, api: str, *, with_catcher: bool) -> list[Child]:
+    """The supervised processes, in start order (stopped in reverse)."""
+    logs = settings.var_dir
+    web_host = "127.0.0.1" if settings.web_host in ("0.0.0.0", "::", "") else settings.web_host  # noqa: S104
+    found = [
+        Child(
+            "the Prefect server",
+            prefect_server.server_args(settings.prefect_port),
+            logs / "prefect-server.log",
+            lambda _c: _answers(f"{api}/health"),
+        ),
+        Child(
+            "the web app",
+            ["estatecare", "web"],
+            logs / "web.log",
+            lambda _c: _answers(f"http://{web_host}:{settings.web_port}/healthz"),
+        ),
+        Child(
+            "the flow server",
+            ["estatecare", "serve-flows"],
+            logs / "flows.log",
+            lambda c: _polled_since(api, c.started_at),
+            needs="the Prefect server",
+        ),
+    ]
+    if with_catcher:
+        catcher = Child(
+            "the mail catcher",
+            ["estatecare", "mail", "catch"],
+            logs / "mail-catcher.log",
+            lambda _c: _smtp_answers(settings.smtp_host, settings.smtp_port),
+        )
+        found.insert(0, catcher)
+    return found
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def _smtp_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2) as conn:
+            return conn.recv(64).startswith(b"220")
+    except OSError:
+        return False
+
+
+def _polled_since(api: str, started_at: float) -> bool:
+    """The flow server has registered its deployments and polled for their runs since it started."""
+    from deployments.lifecycle import full_name
+    from flows.deliver_outbox import deliver_outbox_flow
+
+    try:
+        response = httpx.get(f"{api}/deployments/name/{full_name(deliver_outbox_flow)}", timeout=2)
+    except httpx.HTTPError:
+        return False
+    polled = response.json().get("last_polled") if response.status_code == 200 else None
+    if not polled:
+        return False
+    at = datetime.fromisoformat(polled)
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp() >= started_at - 1

@@ -6,9 +6,10 @@ never claim the same row. Many messages go over one SMTP connection (or a small 
 of ``SmtpConfig.connections``); results are written back in bulk. Temporary failures
 (timeouts, dropped connections, 4xx) go back to pending with an exponential backoff; when
 no connection can be made at all, nothing about the messages failed, so they are due again
-at the next sweep and go out as soon as the server is back; permanent ones (5xx) are marked failed with the reason and never retried. A row is
-marked sent right after the server accepted it; only a crash between the two can
-resend it, with the same Message-ID so receivers can drop the duplicate.
+at the next sweep and go out as soon as the server is back; permanent ones (5xx) are
+marked failed with the reason and never retried. A row is marked sent right after the
+server accepted it; only a crash between the two can resend it, with the same Message-ID
+so receivers can drop the duplicate.
 """
 
 from __future__ import annotations

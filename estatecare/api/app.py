@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from estatecare.api import reports, views
 from estatecare.api.attachments import router as attachments_router
+from estatecare.api.health import router as health_router
 from estatecare.app import App
 from estatecare.dispatch import Dispatcher
 from estatecare.services import lifecycle, revisits, tokens
@@ -335,6 +336,7 @@ def create_app(
         return await run(lambda s: reports.monthly_view(core, s, actor, month, estate, now()))
 
     api.include_router(attachments_router(core, current_staff, now))
+    api.include_router(health_router(core))
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
