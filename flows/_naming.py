@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import cast
+from urllib.parse import urlencode
 
 from prefect.client.orchestration import PrefectClient
 from prefect.context import FlowRunContext
@@ -30,8 +31,19 @@ def run_tags(refs: Sequence[Ref]) -> list[str]:
         if category:
             found[f"category:{category}"] = None
     for _, ref, _, _ in refs:
-        found[f"complaint:{ref}"] = None
+        found[complaint_tag(ref)] = None
     return list(found)
+
+
+def complaint_tag(reference: str) -> str:
+    """The tag every flow run that worked on complaint ``reference`` carries."""
+    return f"complaint:{reference}"
+
+
+def runs_page(prefect_ui: str, reference: str) -> str:
+    """The Prefect UI's runs page filtered to one complaint's runs, over all time (the 3.8
+    UI reads ``tags`` on ``/v2/runs``; ``/runs`` ignores it and shows every run)."""
+    return f"{prefect_ui.rstrip('/')}/v2/runs?{urlencode({'tags': complaint_tag(reference)})}"
 
 
 async def tag_run(refs: Sequence[Ref]) -> None:

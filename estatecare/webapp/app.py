@@ -59,6 +59,7 @@ from estatecare.webapp import access, export, mailbox
 from estatecare.webapp.i18n import HERE, environment, pick_locale, translations
 from estatecare.webapp.security import CSRF_FIELD, RateLimit, check_password, csrf_ok, csrf_token, hash_password
 from estatecare.webapp.uploads import ALLOWED, Photo, UploadError, check_photo
+from flows._naming import complaint_tag, runs_page
 from models import (
     Complaint,
     ComplaintAttachment,
@@ -633,8 +634,8 @@ def create_webapp(
             else None,
             "masked_phone": mask_phone(complaint.contact_phone),
             "photos": photos,
-            "prefect_url": f"{prefect_ui}/v2/runs?{urlencode({'tags': f'complaint:{reference}'})}",
-            "tag": f"complaint:{reference}",
+            "prefect_url": runs_page(prefect_ui, reference),
+            "tag": complaint_tag(reference),
         }
 
     @web.get("/staff/complaints/{reference}", response_class=HTMLResponse)
