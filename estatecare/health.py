@@ -207,16 +207,32 @@ async def check_schedules(
             last = _when(done["end_time"]) if done else None
             following = _when(upcoming["expected_start_time"]) if upcoming else None
             deployed = _when(dep.get("updated")) or _when(dep.get("created")) or now
-            if dep.get("paused") or not any(s.get("active") for s in dep.get("schedules", [])):
-                status = ScheduleStatus.PAUSED
-            elif following is None and now - deployed > SCHEDULER_GRACE:
-                status = ScheduleStatus.UNSCHEDULED
-            elif now - max(last or deployed, deployed) > 2 * every:
-                status = ScheduleStatus.LATE
-            else:
-                status = ScheduleStatus.OK
+            active = not dep.get("paused") and any(s.get("active") for s in dep.get("schedules", []))
+            status = schedule_status(
+                now, every=every, active=active, deployed_at=deployed, last_completed_at=last, next_run_at=following
+            )
             found.append(Schedule(name, every, status, count, last, following))
     return found, polled
+
+
+def schedule_status(
+    now: datetime,
+    *,
+    every: timedelta,
+    active: bool,
+    deployed_at: datetime,
+    last_completed_at: datetime | None,
+    next_run_at: datetime | None,
+) -> ScheduleStatus:
+    """A scheduled deployment is LATE with no completed run within twice its interval,
+    counted from its last completed run or, when later, from its last (re)deployment."""
+    if not active:
+        return ScheduleStatus.PAUSED
+    if next_run_at is None and now - deployed_at > SCHEDULER_GRACE:
+        return ScheduleStatus.UNSCHEDULED
+    if now - max(last_completed_at or deployed_at, deployed_at) > 2 * every:
+        return ScheduleStatus.LATE
+    return ScheduleStatus.OK
 
 
 def _when(value: str | None) -> datetime | None:

@@ -8,7 +8,10 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
@@ -87,4 +90,130 @@ def _wait_for_page(url: str, timeout: float = 90.0) -> httpx.Response:
                 raise
         if time.monotonic() > until:
             raise AssertionError(f"{url} did not answer 200 within {timeout:.0f} s")
+        time.sleep(0.5)
+
+
+def _children(parent: int) -> dict[str, int]:
+    """The direct child processes of ``parent`` by what they run (``estatecare web``, ...)."""
+    found: dict[str, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent and b"-m" in cmdline:
+            args = [a.decode() for a in cmdline[cmdline.index(b"-m") + 1 :] if a]
+            found[" ".join(args[:3])] = int(stat.parent.name)
+    return found
+
+
+def _smtp_answers(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+            return conn.recv(64).startswith(b"220")
+    except OSError:
+        return False
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_each_part_killed_in_turn_comes_back_while_the_others_keep_serving(tmp_path: Path) -> None:
+    ports = {"prefect": free_port(), "web": free_port(), "smtp": free_port()}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
+        "ESTATECARE_VAR_DIR": str(tmp_path / "var"),
+        "ESTATECARE_PREFECT_PORT": str(ports["prefect"]),
+        "ESTATECARE_WEB_PORT": str(ports["web"]),
+        "ESTATECARE_SMTP_PORT": str(ports["smtp"]),
+        "ESTATECARE_SWEEP_EVERY_SECONDS": "2",
+        "ESTATECARE_SWEEP_AGE_SECONDS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "estatecare", "run"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    web = f"http://127.0.0.1:{ports['web']}"
+    probes = {
+        "the mail catcher": lambda: _smtp_answers(ports["smtp"]),
+        "the Prefect server": lambda: _answers(f"http://127.0.0.1:{ports['prefect']}/api/health"),
+        "the web app": lambda: _answers(f"{web}/healthz"),
+    }
+    commands = {
+        "the mail catcher": "estatecare mail catch",
+        "the Prefect server": "prefect server start",
+        "the web app": "estatecare web",
+        "the flow server": "estatecare serve-flows",
+    }
+    try:
+        _until(lambda: any("Press Ctrl-C to stop." in line for line in lines), 300, "running")
+        for name, command in commands.items():
+            pid = _children(proc.pid)[command]
+            os.kill(pid, signal.SIGKILL)
+            back = f"{name} is back"
+            outages: list[str] = []
+            until = time.monotonic() + 120
+            while not any(back in line for line in lines):
+                assert time.monotonic() < until, f"{name} did not come back:\n{''.join(lines)}"
+                outages += [other for other, answers in probes.items() if other != name and not answers()]
+                time.sleep(0.2)
+            assert not outages, f"while {name} was down, these stopped answering: {sorted(set(outages))}"
+            assert _children(proc.pid)[command] != pid
+        # Afterwards a complaint goes all the way: assigned, and its acknowledgement delivered.
+        complaint = {
+            "estate": "CH",
+            "building": "1座",
+            "unit": "101",
+            "content": "天台水缸漏水",
+            "contact_email": "after-restarts@example.test",
+        }
+        reply = httpx.post(f"{web}/api/complaints", json=complaint, timeout=30)
+        assert reply.status_code == 201, reply.text
+        reference = reply.json()["reference"]
+        mail = tmp_path / "var" / "mail"
+
+        def acknowledged() -> bool:
+            for path in mail.glob("*.eml"):
+                message = message_from_bytes(path.read_bytes(), policy=policy.default)
+                if "after-restarts@example.test" in str(message["To"]):
+                    body = message.get_body(("plain",))
+                    return body is not None and reference in body.get_content()  # type: ignore[attr-defined]
+            return False
+
+        _until(acknowledged, 120, f"the acknowledgement of {reference} caught")
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'estatecare.db'}")
+        with engine.connect() as conn:
+            status = conn.execute(text("SELECT status FROM complaint WHERE reference = :r"), {"r": reference}).scalar()
+        engine.dispose()
+        assert status == "assigned"
+        proc.send_signal(signal.SIGINT)
+        proc.wait(90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        print("".join(lines))
+    assert proc.returncode == 0
+    for name in commands:
+        assert f"{name} exited (killed by SIGKILL); restarting in 1 s" in "".join(lines)
+    assert "never awaited" not in (tmp_path / "var" / "flows.log").read_text(errors="replace")
+
+
+def _until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    until = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > until:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
         time.sleep(0.5)

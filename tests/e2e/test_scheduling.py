@@ -158,7 +158,10 @@ def test_scheduled_deployments_complete_runs_by_themselves_and_doctor_says_so(ru
             by_name["deadline-sweep/deadline-sweep"].completed_runs >= 1
         )
 
-    wait_for(outbox_ran_twice, 180, "deliver-outbox completed 2 scheduled runs and deadline-sweep 1", every=3)
+    try:
+        wait_for(outbox_ran_twice, 180, "deliver-outbox completed 2 scheduled runs and deadline-sweep 1", every=3)
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{running.doctor().stdout}") from None
     health = running.health()
     assert all(p.up for p in health.parts), health.parts
     assert {s.deployment for s in health.schedules} == {
