@@ -6,7 +6,7 @@ from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
 from models.outbox import Notification, NotificationAttachment
 from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
-from models.web import ContactView, UsedLink
+from models.web import ContactView, IdempotentRequest, UsedLink
 
 __all__ = [
     "Assignment",
@@ -19,6 +19,7 @@ __all__ = [
     "Department",
     "Escalation",
     "Estate",
+    "IdempotentRequest",
     "Notification",
     "NotificationAttachment",
     "Resident",

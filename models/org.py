@@ -104,6 +104,12 @@ class Staff(Base):
     # A token without an expiry is refused; `estatecare staff issue-token` sets both.
     api_token_expires_at: Mapped[datetime | None] = mapped_column()
     password_hash: Mapped[str | None] = mapped_column(String(256))
+    # Web sessions carry this number; sign-out and a password change raise it, which ends
+    # every session signed in before.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Failed sign-ins in a row, and until when the account refuses sign-in (lockout with backoff).
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     department: Mapped[Department | None] = relationship()

@@ -1,10 +1,11 @@
-"""Records kept by the web app: used email links and views of contact data (photos are attachments)."""
+"""Records kept by the web app: used email links, views of contact data and answers kept for
+retried requests (photos are attachments)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -32,3 +33,16 @@ class ContactView(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"), index=True)
     viewed_at: Mapped[datetime] = mapped_column(default=utcnow)
     page: Mapped[str] = mapped_column(String(60))
+
+
+class IdempotentRequest(Base):
+    """The first answer to a request sent with an ``Idempotency-Key`` (or a form's one-time
+    token): a retry with the same key gets this answer instead of doing the work again."""
+
+    __tablename__ = "idempotent_request"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # scope + ":" + the client's key
+    request_hash: Mapped[str] = mapped_column(String(64))  # the same key with another body is refused
+    status_code: Mapped[int] = mapped_column()
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
