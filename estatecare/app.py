@@ -43,7 +43,7 @@ class App:
     def from_settings(cls, settings: Settings | None = None) -> App:
         """Build from the environment; the policy is validated here (fails fast)."""
         settings = settings or get_settings()
-        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        settings.make_var_dir()
         return cls(settings=settings, policy=settings.policy, engine=make_engine(settings.db_url))
 
     async def run(self, work: Callable[[Session], T], *, background: bool = False) -> T:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -32,7 +33,7 @@ def db_upgrade(revision: str = "head") -> None:
     from estatecare.settings import get_settings
 
     settings = get_settings()
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    settings.make_var_dir()
     upgrade(settings.db_url, revision)
     typer.echo(f"database at {revision}: {_safe_url(settings.db_url)}")
 
@@ -204,5 +205,8 @@ def _safe_url(url: str) -> str:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point (also ``python -m estatecare``)."""
+    # The database, mail, logs and attachments are private: every file this process or its
+    # children (the Prefect server, the web app, ...) create is for this user only.
+    os.umask(0o077)
     app()

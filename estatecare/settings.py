@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -45,10 +46,19 @@ class Settings(BaseSettings):
     link_max_age_hours: float = 168.0  # an email action link expires after this long
     session_cookie_secure: bool | None = None  # default: secure when base_url is https
     session_max_age_hours: float = 12.0
-    public_form_rate: str = "5/minute"  # online complaints per client address
-    login_rate: str = "10/minute"  # login attempts per client address
+    public_form_rate: str = "5/minute"  # online complaints per client address (web form and API without a token)
+    public_total_rate: str = "120/minute"  # online complaints from all addresses together
+    login_rate: str = "10/minute"  # sign-in attempts (and, apart, status look-ups) per client address
+    login_lockout_after: int = 5  # failed sign-ins in a row that lock an account
+    login_lockout_seconds: float = 60.0  # the first lock; each further failure doubles it
+    login_lockout_max_seconds: float = 900.0  # the longest lock
+    # Reverse proxies (comma-separated addresses or networks) whose X-Forwarded-For names the
+    # client; default none: the client address is the connection's peer.
+    trusted_proxies: str = ""
     upload_max_bytes: int = 5_000_000  # per photo
     upload_max_files: int = 3
+    upload_max_pixels: int = 40_000_000  # width x height of a photo or image attachment, checked before decoding
+    body_max_bytes: int = 256 * 1024  # request bodies other than uploads and revisit records (see api/limits.py)
     prefect_ui_url: str = ""  # default: the local server at prefect_port
     # Distributed mode (docs/operations.md): "in-process" runs lifecycle flows inside the web
     # process; "deployments" starts them as deployment runs that workers of a work pool pick up.
@@ -66,6 +76,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.var_dir / 'estatecare.db').resolve()}"
+
+    def make_var_dir(self) -> Path:
+        """``var_dir``, created if needed and kept private to this user (mode 700)."""
+        self.var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        with contextlib.suppress(PermissionError):  # another user's directory: its owner decides
+            self.var_dir.chmod(0o700)
+        return self.var_dir
 
     @property
     def attachments_path(self) -> Path:

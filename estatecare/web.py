@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import logging
 import sys
 from datetime import timedelta
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
 
 from estatecare import runtime
 from estatecare.api.app import create_app
@@ -52,6 +56,26 @@ def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
     return create_app(core, dispatcher)
 
 
+class DropQueryString(logging.Filter):
+    """Log requests by path only: action links carry their token in the query string, and
+    searches may carry a resident's name or phone."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) == 5:  # uvicorn: client, method, path?query, version, status
+            record.args = (args[0], args[1], str(args[2]).split("?", 1)[0], *args[3:])
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging set-up with :class:`DropQueryString` on the access log."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"drop_query_string": {"()": DropQueryString}}
+    # on the logger, not its handler: it stays when another set-up (Prefect's) replaces the handlers
+    config["loggers"]["uvicorn.access"]["filters"] = ["drop_query_string"]
+    return config
+
+
 def serve(core: App | None = None) -> None:
     """Run the web process until interrupted."""
     core = core or App.from_settings()
@@ -70,5 +94,9 @@ def serve(core: App | None = None) -> None:
         host=s.web_host,
         port=s.web_port,
         log_level="info",
+        log_config=log_config(),
         timeout_keep_alive=75,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app itself believes it
+        # only from ESTATECARE_TRUSTED_PROXIES (see estatecare.api.app)
+        proxy_headers=False,
     )

@@ -102,6 +102,9 @@ class Cluster:
             "ESTATECARE_VAR_DIR": str(tmp),
             "ESTATECARE_WEB_PORT": str(web_port),
             "ESTATECARE_SMTP_PORT": str(smtp.port),
+            # hundreds of complaints from this one address: no intake limit in the way
+            "ESTATECARE_PUBLIC_FORM_RATE": "100000/minute",
+            "ESTATECARE_PUBLIC_TOTAL_RATE": "100000/minute",
             "ESTATECARE_MAIL_CATCHER": "false",
             "ESTATECARE_DISPATCH": "deployments",
             "ESTATECARE_SWEEP_EVERY_SECONDS": "5",

@@ -91,6 +91,8 @@ def make_world(db_url: str, var_dir: Path, **settings: Any) -> World:
     """Seed the demo estate into ``db_url`` and keep its staff tokens."""
     if db_url.startswith("sqlite:///") and not Path(db_url.removeprefix("sqlite:///")).exists():
         upgrade(db_url)
+    # tests post many complaints from one address: the intake limits only where a test sets them
+    settings = {"public_form_rate": "10000/minute", "public_total_rate": "10000/minute", **settings}
     config = Settings(database_url=db_url, var_dir=var_dir, base_url="http://estatecare.test", **settings)
     core = App.from_settings(config)
     with core.transaction() as s:

@@ -11,21 +11,26 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from estatecare.api import reports, views
 from estatecare.api.attachments import router as attachments_router
 from estatecare.api.health import router as health_router
+from estatecare.api.limits import BodyLimitMiddleware, BodyLimits
+from estatecare.api.responses import allow_all_methods, api_or_web, declare_errors
 from estatecare.app import App
 from estatecare.dispatch import Dispatcher
-from estatecare.services import lifecycle, revisits, tokens
+from estatecare.services import idempotency, lifecycle, revisits, tokens
 from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
 from estatecare.services.monthly_report import MonthlyReport
 from estatecare.services.people import Actor
 from estatecare.services.schemas import (
+    MAX_OFFSET,
+    MONTH_PATTERN,
     AssessmentIn,
     AssignmentIn,
     CloseIn,
@@ -40,11 +45,13 @@ from estatecare.services.schemas import (
     RevisitIn,
     RevisitRecordIn,
     RowIdInPath,
+    When,
     WorkOrderIn,
 )
 from estatecare.webapp.app import create_webapp
+from estatecare.webapp.security import IntakeLimits, Refusal
 from models import Complaint
-from models.enums import ComplaintStatus
+from models.enums import Channel, ComplaintStatus
 from models.lifecycle import IllegalTransition
 
 T = TypeVar("T")
@@ -52,6 +59,35 @@ T = TypeVar("T")
 
 class Unauthorized(Exception):
     """No valid staff token."""
+
+
+class TooMany(Exception):
+    """Public intake refused by a rate limit."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        self.refusal = refusal
+        super().__init__(refusal.limit)
+
+
+_DETAIL = {"application/json": {"schema": {"type": "object", "properties": {"detail": {"type": "string"}}}}}
+INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {
+        "description": "Without a staff token only the online channel is accepted (and no reply-only complaint): "
+        "other channels are registered by staff",
+        "content": _DETAIL,
+    },
+    422: {
+        "description": "A field is not valid, or the Idempotency-Key was sent before with another body "
+        '(`loc` ["header", "Idempotency-Key"])',
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
+    },
+    429: {
+        "description": "Too many complaints without a staff token just now, from this address or from all "
+        "together; send again after Retry-After seconds",
+        "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+        "content": _DETAIL,
+    },
+}
 
 
 def create_app(
@@ -75,6 +111,11 @@ def create_app(
         lifespan=lifespan,
     )
     api.state.core = core
+    api.add_middleware(BodyLimitMiddleware, limits=BodyLimits.from_settings(core.settings))
+    if core.settings.trusted_proxies.strip():
+        # the client address (rate limits) from X-Forwarded-For, only when a listed proxy sent it
+        api.add_middleware(ProxyHeadersMiddleware, trusted_hosts=core.settings.trusted_proxies)
+    intake_limits = IntakeLimits(core.settings.public_form_rate, core.settings.public_total_rate)
 
     async def run(work: Callable[[Session], T]) -> T:
         return await core.run(work)
@@ -142,21 +183,88 @@ def create_app(
     async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=403)
 
+    @api.exception_handler(TooMany)
+    async def _too_many(_: Request, exc: TooMany) -> JSONResponse:
+        whose = "from this address" if exc.refusal.limit == "address" else "from everyone together"
+        return JSONResponse(
+            {"detail": f"too many complaints {whose} just now; try again in {exc.refusal.retry_after} s"},
+            status_code=429,
+            headers={"Retry-After": str(exc.refusal.retry_after)},
+        )
+
+    @api.exception_handler(idempotency.KeyReused)
+    async def _key_reused(_: Request, exc: idempotency.KeyReused) -> JSONResponse:
+        problem = {
+            "loc": ["header", "Idempotency-Key"],
+            "msg": "this key was sent before with another request body; use a new key for a new request",
+            "type": "value_error",
+        }
+        return JSONResponse({"detail": [problem]}, status_code=422)
+
     # ------------------------------------------------------------------ intake (public)
 
-    @api.post("/api/complaints", status_code=201, response_model=views.Accepted, tags=["complaints"])
+    @api.post(
+        "/api/complaints",
+        status_code=201,
+        response_model=views.Accepted,
+        tags=["complaints"],
+        responses=INTAKE_RESPONSES,
+    )
     async def submit_complaint(
-        data: ComplaintIn, receiver: Annotated[Actor | None, Depends(optional_staff)]
-    ) -> views.Accepted:
-        """Register a complaint from any channel and answer at once with its reference (R-IN-2)."""
-        complaint = await run(lambda s: lifecycle.submit(core, s, data, now(), receiver))
-        if dispatcher is not None:
+        request: Request,
+        data: ComplaintIn,
+        receiver: Annotated[Actor | None, Depends(optional_staff)],
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=100,
+                pattern=r"^[!-~]+$",
+                description="A key of your choosing (e.g. a UUID) to retry safely: sent again with the same "
+                "body within a day, it gets the first answer (header Idempotent-Replayed: true) and no "
+                "second complaint; with another body, 422.",
+            ),
+        ] = None,
+    ) -> Response:
+        """Register a complaint and answer at once with its reference (R-IN-2). Without a staff token
+        (the public) only the online channel; staff registering a call, a letter, ... set the channel."""
+        if receiver is None and (data.channel is not Channel.ONLINE or data.reply_only):
+            raise Forbidden(
+                "without a staff token only the online channel is accepted (no reply-only complaint): "
+                f"a complaint by {data.channel.value} is registered by staff"
+            )
+        address = request.client.host if request.client else "unknown"
+        key = f"api:{receiver.id if receiver else 'public'}:{idempotency_key}" if idempotency_key else None
+        digest = idempotency.request_hash(data.model_dump(mode="json"))
+
+        def tx(session: Session) -> tuple[idempotency.Kept, Complaint | None]:
+            if key is not None and (kept := idempotency.replay(session, key, digest)) is not None:
+                return kept, None
+            if receiver is None and (refusal := intake_limits.admit(address)) is not None:
+                raise TooMany(refusal)
+            complaint = lifecycle.submit(core, session, data, now(), receiver)
+            answer = views.Accepted(
+                reference=complaint.reference,
+                status=ComplaintStatus(complaint.status),
+                status_url=f"{core.settings.base_url.rstrip('/')}/status/{complaint.reference}",
+            )
+            first = idempotency.Kept(201, answer.model_dump_json())
+            if key is not None:
+                idempotency.keep(session, key, digest, first, now())
+            return first, complaint
+
+        try:
+            answer, complaint = await run(tx)
+        except IntegrityError:
+            kept = await run(lambda s: idempotency.replay(s, key, digest)) if key is not None else None
+            if kept is None:
+                raise
+            answer, complaint = kept, None  # the same key sent twice at once: the first one stands
+        if complaint is not None and dispatcher is not None:
             dispatcher.submit("intake", (complaint.id, complaint.reference, data.estate, ""))
-        return views.Accepted(
-            reference=complaint.reference,
-            status=ComplaintStatus(complaint.status),
-            status_url=f"{core.settings.base_url.rstrip('/')}/status/{complaint.reference}",
-        )
+        replayed = {"Idempotent-Replayed": "true"} if complaint is None else {}
+        return Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=replayed)
 
     # ------------------------------------------------------------------ reading
 
@@ -168,7 +276,7 @@ def create_app(
         assignee: Annotated[str | None, Query(description="assignee email, or 'me'")] = None,
         overdue: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> views.ComplaintPage:
         """The register: filter by status, estate, assignee, overdue (staff see their estate only)."""
         return await run(
@@ -272,14 +380,14 @@ def create_app(
         actor: StaffDep,
         estate: Annotated[str | None, Query(description="an estate's code; default: yours (leaders: all)")] = None,
         due_before: Annotated[
-            datetime | None, Query(description="due before this time (no offset: the policy's timezone)")
+            When | None, Query(description="due before this date or time (no offset: the policy's timezone)")
         ] = None,
         done: Annotated[bool | None, Query(description="false: the to-do list; true: the records")] = False,
         reviewed: Annotated[
             bool | None, Query(description="with done=true, false: the records awaiting the supervisor's review")
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
     ) -> revisits.RevisitPage:
         """The service centre's revisits, soonest due first: sampled orders (R-RV-6), major jobs and
         renovations (R-RV-4, R-RV-5), complaints (R-RV-3). Staff of an estate see their own."""
@@ -329,20 +437,28 @@ def create_app(
     @api.get("/api/reports/monthly", response_model=MonthlyReport, tags=["reports"])
     async def get_monthly_report(
         actor: StaffDep,
-        month: Annotated[str, Query(description="The month, YYYY-MM", examples=["2026-11"])],
+        month: Annotated[
+            str,
+            Query(description="The month, YYYY-MM (2000-01 to 2100-12)", examples=["2026-11"], pattern=MONTH_PATTERN),
+        ],
         estate: Annotated[str | None, Query(description="An estate's code; default: all (leaders)")] = None,
     ) -> MonthlyReport:
         """The month's statistics against the targets (R-KP-1, R-KP-2); staff of an estate see their own."""
         return await run(lambda s: reports.monthly_view(core, s, actor, month, estate, now()))
 
-    api.include_router(attachments_router(core, current_staff, now))
-    api.include_router(health_router(core))
+    api.include_router(declare_errors(attachments_router(core, current_staff, now), current_staff))
+    api.include_router(declare_errors(health_router(core), current_staff))
 
     @api.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, Any]:
         return {"ok": True}
 
-    api.mount("/", create_webapp(core, dispatcher, clock=now))  # the web app (issue 6): pages after the API routes
+    declare_errors(api, current_staff)
+    allow_all_methods(api)
+    # the web app (issue 6): pages after the API routes; the form shares the intake limits. As the
+    # router's default (not a mount at "/") it leaves 405 to an API path asked with another method.
+    api.router.redirect_slashes = False
+    api.router.default = api_or_web(create_webapp(core, dispatcher, clock=now, intake_limits=intake_limits))
     return api
 
 

@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, TooLarge
-from estatecare.services.people import Actor, require_estate
-from estatecare.services.records import get_complaint, in_transaction
+from estatecare.services.people import Actor
+from estatecare.services.records import complaint_for, get_complaint, in_transaction
+from estatecare.webapp.uploads import pixel_problem
 from models import ComplaintAttachment
+from models.permissions import Step
 
 
 class AttachmentOut(BaseModel):
@@ -64,15 +66,18 @@ def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Calla
         filename: Annotated[str, Query(min_length=1, max_length=200)],
         content_type: Annotated[str, Header()] = "application/octet-stream",
     ) -> Any:
-        """Attach a file (the request body) to a complaint; ``filename`` names it."""
+        """Attach a file (the request body) to a complaint; ``filename`` names it. Those handling the
+        case may (``Step.ATTACHMENTS``); another estate's reference is answered like an unknown one."""
 
         def check(session: Session) -> None:
-            require_estate(actor, get_complaint(session, reference).estate_id)
+            complaint_for(session, reference, actor, Step.ATTACHMENTS)
 
         await asyncio.to_thread(in_transaction, core.sessions, check)
         data = await request.body()
         if not data:
             return _error(422, "the request body (the file) is empty", field="body")
+        if (too_many := pixel_problem(data, core.settings.upload_max_pixels)) is not None:
+            return _error(422, too_many, field="body")  # an image that would take gigabytes once decoded
         try:
             stored = await asyncio.to_thread(store.save, data, filename, now=now())
         except TooLarge as exc:
@@ -108,11 +113,10 @@ def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Calla
 
     @api.get("/api/complaints/{reference}/attachments", response_model=list[AttachmentOut])
     async def listing(reference: str, actor: staff) -> list[AttachmentOut]:
-        """The complaint's attachments, oldest first."""
+        """The complaint's attachments, oldest first (for those handling the case: ``Step.ATTACHMENTS``)."""
 
         def load(session: Session) -> list[AttachmentOut]:
-            complaint = get_complaint(session, reference)
-            require_estate(actor, complaint.estate_id)
+            complaint = complaint_for(session, reference, actor, Step.ATTACHMENTS)
             rows = session.scalars(
                 select(ComplaintAttachment)
                 .where(ComplaintAttachment.complaint_id == complaint.id)

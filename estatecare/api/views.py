@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session, aliased
 
 from estatecare.app import App
 from estatecare.services.errors import Forbidden
-from estatecare.services.lifecycle import SUPERVISORS, InvalidInput, may_see_contact
-from estatecare.services.people import Actor, in_estate, require_estate, require_role
-from estatecare.services.records import get_complaint
+from estatecare.services.lifecycle import InvalidInput, may_see_contact
+from estatecare.services.people import Actor, check_step
+from estatecare.services.records import complaint_for
 from estatecare.services.schemas import WorkOrderIn
 from models import (
     Building,
@@ -31,6 +31,7 @@ from models import (
     WorkOrder,
 )
 from models.enums import ComplaintStatus, Role
+from models.permissions import Case, Step
 from notifications.catalogue import mask_phone
 
 
@@ -206,9 +207,8 @@ def _summary(c: Complaint, estate_code: str, assignee_email: str | None, now: da
 
 
 def complaint_detail(session: Session, actor: Actor, reference: str, now: datetime) -> ComplaintDetail:
-    """One complaint with its history timeline."""
-    c = get_complaint(session, reference)
-    require_estate(actor, c.estate_id)
+    """One complaint with its history timeline; another estate's is answered like an unknown reference."""
+    c = complaint_for(session, reference, actor, Step.VIEW)
     estate = session.get(Estate, c.estate_id)
     assignee = session.get(Staff, c.assignee_id) if c.assignee_id else None
     dept = session.get(Department, c.department_id) if c.department_id else None
@@ -297,15 +297,14 @@ def complaint_detail(session: Session, actor: Actor, reference: str, now: dateti
 
 
 def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Actor, now: datetime) -> WorkOrderOut:
-    """Register a work order; jobs that need their own revisit get one (R-RV-4, R-RV-5)."""
+    """Register a work order; jobs that need their own revisit get one (R-RV-4, R-RV-5). A linked
+    complaint is of the order's estate; another estate's reference is answered like an unknown one."""
     import secrets
 
-    require_role(actor, {Role.RECEPTIONIST, Role.DEPARTMENT_HEAD, Role.HANDLER, *SUPERVISORS}, "a work order")
     estate = session.scalar(select(Estate).where(Estate.code == data.estate))
     if estate is None:
         raise InvalidInput("estate", f"no estate with code {data.estate!r}")
-    if not in_estate(actor, estate.id):
-        raise Forbidden("this estate is not yours")
+    check_step(actor, Step.WORK_ORDER, Case(estate_id=estate.id), hidden=Forbidden("this estate is not yours"))
     unit_id = None
     if data.unit:
         q = select(Unit.id).join(Building).where(Unit.estate_id == estate.id, Unit.number == data.unit)
@@ -314,7 +313,12 @@ def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Act
         unit_id = session.scalar(q.limit(1))
         if unit_id is None:
             raise InvalidInput("unit", f"no unit {data.unit} in estate {estate.code}")
-    complaint_id = get_complaint(session, data.complaint).id if data.complaint else None
+    complaint_id = None
+    if data.complaint:
+        complaint = complaint_for(session, data.complaint, actor, Step.VIEW)
+        if complaint.estate_id != estate.id:
+            raise InvalidInput("complaint", f"a work order of estate {estate.code} links only to a complaint of it")
+        complaint_id = complaint.id
     dept_id = None
     if data.department:
         dept_id = session.scalar(

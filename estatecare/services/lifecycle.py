@@ -21,18 +21,18 @@ from estatecare.app import App
 from estatecare.services import messages
 from estatecare.services.errors import ConflictError, Forbidden, NotFound
 from estatecare.services.people import (
-    RANK,
     Actor,
+    check_step,
+    complaint_case,
     department,
     first_with_role,
     in_estate,
     least_busy_handler,
     require_estate,
-    require_role,
     staff_by_email,
     staff_with_role,
 )
-from estatecare.services.records import get_complaint
+from estatecare.services.records import complaint_for, unknown_reference
 from estatecare.services.schemas import (
     AssessmentIn,
     AssignmentIn,
@@ -62,12 +62,12 @@ from models.enums import (
     Urgency,
 )
 from models.lifecycle import Action, IllegalTransition
+from models.permissions import SUPERVISORS as SUPERVISORS  # the role sets, re-exported for callers
+from models.permissions import VISITORS as VISITORS
+from models.permissions import Step
 
 S = ComplaintStatus
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-SUPERVISORS = {Role.PROPERTY_SUPERVISOR, Role.SERVICE_CENTRE_MANAGER, Role.DEPUTY_GM, Role.GM}
-HANDLING = {Role.HANDLER, Role.DEPARTMENT_HEAD, *SUPERVISORS}
-VISITORS = {Role.RECEPTIONIST, *SUPERVISORS}
 WRITTEN_CHANNELS = {Channel.LETTER, Channel.SUPERIOR_BODY}
 ASSIGNED_STATES = (S.ASSIGNED, S.REOPENED)
 
@@ -271,12 +271,11 @@ def assess(
     core: App, session: Session, reference: str, data: AssessmentIn, actor: Actor | None, now: datetime
 ) -> Complaint:
     """A person's assessment: valid (category, severity, urgency) or invalid with the explanation (R-AS-1..3)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, SUPERVISORS, "assessment")
+    complaint = _load(session, reference, data.version, actor, Step.ASSESS)
     if complaint.status is not S.RECEIVED:
         raise IllegalTransition(S(complaint.status), Action.ASSESS, "the complaint is already assessed")
     if data.duplicate_of:
-        first = get_complaint(session, data.duplicate_of)
+        first = complaint_for(session, data.duplicate_of, actor, Step.VIEW)
         if first.estate_id != complaint.estate_id or first.id == complaint.id:
             raise InvalidInput("duplicate_of", "the first report must be another complaint of the same estate")
         complaint.duplicate_of_id = first.id
@@ -327,9 +326,8 @@ def assign(
     core: App, session: Session, reference: str, data: AssignmentIn, actor: Actor | None, now: datetime
 ) -> Complaint:
     """Assign or reassign by hand (R-HD-2)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, SUPERVISORS | {Role.DEPARTMENT_HEAD}, "assignment")
-    _assign(
+    complaint = _load(session, reference, data.version, actor, Step.ASSIGN)
+    assignment = _assign(
         core,
         session,
         complaint,
@@ -340,6 +338,8 @@ def assign(
         actor,
         now,
     )
+    if actor is not None and actor.role is Role.DEPARTMENT_HEAD and assignment.department_id != actor.department_id:
+        raise Forbidden("a department head assigns within the department; a transfer sheet asks to move it (R-HD-3)")
     return complaint
 
 
@@ -425,8 +425,7 @@ def request_transfer(
     core: App, session: Session, reference: str, data: EscalationIn, actor: Actor | None, now: datetime
 ) -> Escalation:
     """The handler cannot settle it: a transfer sheet goes one level up (R-HD-3)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, HANDLING, "a transfer sheet")
+    complaint = _load(session, reference, data.version, actor, Step.TRANSFER)
     return _escalate(core, session, complaint, EscalationKind.TRANSFER_SHEET, data.reason, actor, now, None, None)
 
 
@@ -518,15 +517,15 @@ def decide(
     core: App, session: Session, reference: str, data: DecisionIn, actor: Actor | None, now: datetime
 ) -> Complaint:
     """The superior names the department, person and deadline; a work arrangement notice goes out (R-HD-3)."""
-    complaint = _load(session, reference, data.version, actor)
+    complaint = _load(session, reference, data.version, actor, Step.VIEW)
     esc = open_transfer(session, complaint.id)
     if esc is None:
         raise ConflictError(
             f"complaint {reference} has no open transfer sheet or escalation to decide "
             f"(state {S(complaint.status).value!r})"
         )
-    if actor is not None and RANK[actor.role] < RANK[Role(esc.to_role)]:
-        raise Forbidden(f"this escalation is for the {Role(esc.to_role).value} or above")
+    case = complaint_case(session, complaint, Step.DECIDE, escalated_to=Role(esc.to_role))
+    check_step(actor, Step.DECIDE, case, hidden=unknown_reference(reference))
     if complaint.status not in (S.ASSESSED, S.ASSIGNED, S.REOPENED):
         raise IllegalTransition(S(complaint.status), Action.ASSIGN)
     assignment = _assign(
@@ -597,8 +596,7 @@ def progress(
     core: App, session: Session, reference: str, data: ProgressIn, actor: Actor | None, now: datetime
 ) -> Complaint:
     """Tell the complainant how it goes, and when not solved yet, the next reply date (R-HD-5)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, HANDLING, "a progress update")
+    complaint = _load(session, reference, data.version, actor, Step.PROGRESS)
     event = complaint.apply(
         Action.PROGRESS,
         at=now,
@@ -615,29 +613,38 @@ def resolve(
     core: App, session: Session, reference: str, data: ResolutionIn, actor: Actor | None, now: datetime
 ) -> Complaint:
     """The handler records the result; the department head is asked to confirm (R-HD-6)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, HANDLING, "a resolution")
-    if actor is not None and actor.role is Role.HANDLER and complaint.assignee_id != actor.id:
-        raise Forbidden("only the assigned handler records the result")
+    complaint = _load(session, reference, data.version, actor, Step.RESOLVE)
     event = complaint.apply(Action.RESOLVE, at=now, actor_id=_id(actor), note=data.result)
     complaint.resolution_text = data.result
     complaint.resolved_at = now
-    head = _department_head(session, complaint)
-    if head is not None:
-        messages.confirm_task(core, session, complaint, head, handler_name=actor.name if actor else "", seq=event.seq)
+    confirmer = _confirmer(core, session, complaint, _id(actor))
+    if confirmer is not None:
+        messages.confirm_task(
+            core, session, complaint, confirmer, handler_name=actor.name if actor else "", seq=event.seq
+        )
     return complaint
 
 
-def _department_head(session: Session, complaint: Complaint) -> Staff | None:
-    if complaint.department_id is None:
-        return None
-    return session.scalar(
-        select(Staff)
-        .where(
-            Staff.department_id == complaint.department_id, Staff.role == Role.DEPARTMENT_HEAD, Staff.active.is_(True)
+def _confirmer(core: App, session: Session, complaint: Complaint, recorder_id: int | None) -> Staff | None:
+    """Who is asked to confirm: a head of the department other than the one who recorded the result;
+    when there is none, the first superior of the chain (R-HD-6, R-HD-3; ``Step.CONFIRM``)."""
+    not_recorder = [Staff.id != recorder_id] if recorder_id is not None else []
+    if complaint.department_id is not None:
+        head = session.scalar(
+            select(Staff)
+            .where(
+                Staff.department_id == complaint.department_id,
+                Staff.role == Role.DEPARTMENT_HEAD,
+                Staff.active.is_(True),
+                *not_recorder,
+            )
+            .order_by(Staff.id)
+            .limit(1)
         )
-        .order_by(Staff.id)
-        .limit(1)
+        if head is not None:
+            return head
+    return next(
+        (p for p in staff_with_role(session, complaint.estate_id, chain_role(core, 1)) if p.id != recorder_id), None
     )
 
 
@@ -645,8 +652,7 @@ def confirm(
     core: App, session: Session, reference: str, data: ConfirmationIn, actor: Actor | None, now: datetime
 ) -> Complaint:
     """The department head confirms (reply to the complainant, revisit due) or returns the result (R-HD-6)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, {Role.DEPARTMENT_HEAD, *SUPERVISORS}, "a confirmation")
+    complaint = _load(session, reference, data.version, actor, Step.CONFIRM)
     if not data.confirmed:
         returned = complaint.apply(Action.RETURN, at=now, actor_id=_id(actor), note=data.note)
         assignee = session.get(Staff, complaint.assignee_id) if complaint.assignee_id else None
@@ -717,8 +723,7 @@ def record_revisit(
 ) -> RevisitOutcome:
     """Record the revisit: method, answers, satisfaction, signature or refusal note (R-RV-7, R-RV-8);
     a new issue becomes a new linked complaint (R-RV-10)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, VISITORS, "a revisit record")
+    complaint = _load(session, reference, data.version, actor, Step.REVISIT)
     if complaint.status is not S.REVISIT_DUE:
         raise IllegalTransition(S(complaint.status), Action.REVISIT)
     revisit = session.scalar(
@@ -894,8 +899,7 @@ def _close_duplicates(session: Session, complaint: Complaint, now: datetime) -> 
 
 def close(core: App, session: Session, reference: str, data: CloseIn, actor: Actor | None, now: datetime) -> Complaint:
     """Close by hand when R-RV-14 holds (the guard in ``Complaint.apply`` checks it)."""
-    complaint = _load(session, reference, data.version, actor)
-    require_role(actor, SUPERVISORS, "closing")
+    complaint = _load(session, reference, data.version, actor, Step.CLOSE)
     complaint.apply(Action.CLOSE, at=now, actor_id=_id(actor), note=data.note)
     _close_duplicates(session, complaint, now)
     return complaint
@@ -935,10 +939,8 @@ def _by_id(session: Session, complaint_id: int) -> Complaint:
     return complaint
 
 
-def _load(session: Session, reference: str, version: int | None, actor: Actor | None) -> Complaint:
-    complaint = get_complaint(session, reference, version)
-    require_estate(actor, complaint.estate_id)
-    return complaint
+def _load(session: Session, reference: str, version: int | None, actor: Actor | None, step: Step) -> Complaint:
+    return complaint_for(session, reference, actor, step, version)
 
 
 def _id(actor: Actor | None) -> int | None:

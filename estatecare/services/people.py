@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
@@ -10,9 +11,9 @@ from sqlalchemy.orm import Session
 from estatecare.services.errors import Forbidden, NotFound
 from models import Complaint, Department, Staff
 from models.enums import Role
-from models.lifecycle import OPEN_STATES
-
-RANK: dict[Role, int] = {role: i for i, role in enumerate(Role)}  # enum order: front desk up to GM
+from models.lifecycle import OPEN_STATES, Action
+from models.permissions import RANK as RANK  # re-exported: the order of roles, front desk up to GM
+from models.permissions import Case, Step, Verdict, decide
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,12 @@ class Actor:
     email: str
     role: Role
     estate_id: int | None  # None: company-wide (deputy GM, GM)
+    department_id: int | None = None
 
     @classmethod
     def of(cls, staff: Staff) -> Actor:
         """The actor for a staff row."""
-        return cls(staff.id, staff.name, staff.email, Role(staff.role), staff.estate_id)
+        return cls(staff.id, staff.name, staff.email, Role(staff.role), staff.estate_id, staff.department_id)
 
 
 def in_estate(actor: Actor | None, estate_id: int) -> bool:
@@ -43,11 +45,52 @@ def require_estate(actor: Actor | None, estate_id: int, what: str = "complaint")
         raise Forbidden(f"this {what} belongs to another estate")
 
 
-def require_role(actor: Actor | None, allowed: set[Role], step: str) -> None:
+def require_role(actor: Actor | None, allowed: AbstractSet[Role], step: str) -> None:
     """Refuse a step the actor's role may not take (None: the system itself acts)."""
     if actor is not None and actor.role not in allowed:
         names = ", ".join(sorted(r.value for r in allowed))
         raise Forbidden(f"{step} needs one of the roles: {names} (you are {actor.role.value})")
+
+
+def check_step(actor: Actor | None, step: Step, case: Case, *, hidden: Exception) -> None:
+    """Refuse a step the permissions matrix (``models/permissions.py``) does not grant: ``hidden``
+    when the case is another estate's, :class:`Forbidden` otherwise. None (the system) may."""
+    if actor is None:
+        return
+    decision = decide(step, actor, case)
+    if decision.verdict is Verdict.HIDDEN:
+        raise hidden
+    if not decision.allowed:
+        raise Forbidden(decision.reason)
+
+
+def may(actor: Actor | None, step: Step, case: Case) -> bool:
+    """Whether the permissions matrix lets ``actor`` take ``step`` (to show or hide a page's part)."""
+    return actor is None or decide(step, actor, case).allowed
+
+
+def complaint_case(session: Session, complaint: Complaint, step: Step, escalated_to: Role | None = None) -> Case:
+    """The facts of ``complaint`` the matrix decides ``step`` on (``escalated_to``: for a decision)."""
+    recorded_by = next((e.actor_id for e in reversed(complaint.events) if e.action is Action.RESOLVE), None)
+    heads: frozenset[int] = frozenset()
+    if step is Step.CONFIRM and complaint.department_id is not None:
+        heads = frozenset(
+            session.scalars(
+                select(Staff.id).where(
+                    Staff.department_id == complaint.department_id,
+                    Staff.role == Role.DEPARTMENT_HEAD,
+                    Staff.active.is_(True),
+                )
+            )
+        )
+    return Case(
+        estate_id=complaint.estate_id,
+        department_id=complaint.department_id,
+        assignee_id=complaint.assignee_id,
+        recorded_by_id=recorded_by,
+        department_head_ids=heads,
+        escalated_to=escalated_to,
+    )
 
 
 def staff_with_role(session: Session, estate_id: int, role: Role) -> list[Staff]:

@@ -10,7 +10,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
 from estatecare.services.errors import ConflictError, NotFound
+from estatecare.services.people import Actor, check_step, complaint_case
 from models import Complaint
+from models.permissions import Step
 
 T = TypeVar("T")
 
@@ -21,13 +23,36 @@ def get_complaint(session: Session, reference: str, expected_version: int | None
         select(Complaint).where(Complaint.reference == reference).options(selectinload(Complaint.events))
     )
     if complaint is None:
-        raise NotFound(f"no complaint with reference {reference!r}")
+        raise unknown_reference(reference)
+    _check_version(complaint, expected_version)
+    return complaint
+
+
+def complaint_for(
+    session: Session, reference: str, actor: Actor | None, step: Step, expected_version: int | None = None
+) -> Complaint:
+    """The complaint with ``reference`` once ``actor`` may take ``step`` on it (the permissions matrix).
+
+    Another estate's complaint is answered exactly like an unknown reference, before its version
+    is compared, so that no answer tells whether it exists.
+    """
+    complaint = get_complaint(session, reference)
+    check_step(actor, step, complaint_case(session, complaint, step), hidden=unknown_reference(reference))
+    _check_version(complaint, expected_version)
+    return complaint
+
+
+def unknown_reference(reference: str) -> NotFound:
+    """The answer for a reference that does not exist (or is hidden: another estate's)."""
+    return NotFound(f"no complaint with reference {reference!r}")
+
+
+def _check_version(complaint: Complaint, expected_version: int | None) -> None:
     if expected_version is not None and complaint.version != expected_version:
         raise ConflictError(
-            f"complaint {reference} changed since version {expected_version} "
+            f"complaint {complaint.reference} changed since version {expected_version} "
             f"(now version {complaint.version}, state {complaint.status}); reload and try again"
         )
-    return complaint
 
 
 def in_transaction(sessions: sessionmaker[Session], work: Callable[[Session], T]) -> T:

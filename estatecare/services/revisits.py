@@ -24,18 +24,17 @@ from sqlalchemy.orm import Session
 from estatecare.app import App
 from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
 from estatecare.services.lifecycle import (
-    SUPERVISORS,
-    VISITORS,
     InvalidInput,
     check_revisit_record,
     complaint_from_revisit,
     revisit_done_at,
     write_revisit_record,
 )
-from estatecare.services.people import Actor, in_estate, require_estate, require_role
+from estatecare.services.people import Actor, check_step, in_estate, require_estate
 from estatecare.services.schemas import OpenLetterIn, ReviewIn, RevisitRecordIn
 from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
-from models.enums import RevisitMethod, Role, Satisfaction
+from models.enums import RevisitMethod, Satisfaction
+from models.permissions import SUPERVISORS, VISITORS, Case, Step
 from notifications.catalogue import mask_phone
 
 
@@ -191,17 +190,17 @@ def _items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now:
     return out
 
 
-def _revisit_for(session: Session, actor: Actor | None, revisit_id: int, roles: set[Role], step: str) -> Revisit:
-    """The revisit a step is about, once the actor's estate and role may take the step."""
-    [(revisit, _)] = _revisits_for(session, actor, [revisit_id], roles, step)
+def _revisit_for(session: Session, actor: Actor | None, revisit_id: int, step: Step) -> Revisit:
+    """The revisit a step is about, once the permissions matrix lets the actor take the step."""
+    [(revisit, _)] = _revisits_for(session, actor, [revisit_id], step)
     return revisit
 
 
 def _revisits_for(
-    session: Session, actor: Actor | None, revisit_ids: list[int], roles: set[Role], step: str
+    session: Session, actor: Actor | None, revisit_ids: list[int], step: Step
 ) -> list[tuple[Revisit, str]]:
     """The revisits a step is about, in ``revisit_ids`` order with their estate's code, once the
-    actor's estate and role may take the step on every one; refusals name the ids refused."""
+    actor's estate and the permissions matrix allow the step on every one; refusals name the ids refused."""
     rows = {
         r.id: (r, code)
         for r, code in session.execute(
@@ -212,8 +211,16 @@ def _revisits_for(
         raise NotFound(f"no revisit with id {_listed(missing)}")
     if foreign := [i for i in revisit_ids if not in_estate(actor, rows[i][0].estate_id)]:
         raise Forbidden(f"{_revisits(foreign)} {'belongs' if len(foreign) == 1 else 'belong'} to another estate")
-    require_role(actor, roles, step)
+    for i in revisit_ids:
+        check_step(
+            actor, step, revisit_case(rows[i][0]), hidden=Forbidden(f"{_revisits([i])} belongs to another estate")
+        )
     return [rows[i] for i in revisit_ids]
+
+
+def revisit_case(revisit: Revisit) -> Case:
+    """The facts of a revisit the matrix decides on: its estate, and who recorded it once done (R-RV-9)."""
+    return Case(estate_id=revisit.estate_id, visitor_id=revisit.visitor_id if revisit.done_at is not None else None)
 
 
 def _listed(ids: list[int]) -> str:
@@ -253,7 +260,7 @@ def record_order_revisit(
     """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
     (R-RV-7, R-RV-8). Unsatisfied: the next revisit is set for ``next_reply_at`` (R-RV-11);
     a new issue becomes a new complaint about the order's unit (R-RV-10)."""
-    revisit = _revisit_for(session, actor, revisit_id, VISITORS, "a revisit record")
+    revisit = _revisit_for(session, actor, revisit_id, Step.REVISIT)
     if revisit.work_order_id is None:
         reference = session.scalar(select(Complaint.reference).where(Complaint.id == revisit.complaint_id))
         raise ConflictError(
@@ -356,7 +363,7 @@ def review_revisit(session: Session, actor: Actor, revisit_id: int, data: Review
     """The supervisor reviews a done revisit record and signs an opinion (R-RV-9): a complaint's or a
     work order's. Supervisors (property supervisor, service-centre manager) of the revisit's estate,
     or leaders, review; not the person who recorded the revisit. Written once: a second review is 409."""
-    revisit = _revisit_for(session, actor, revisit_id, SUPERVISORS, "a revisit review")
+    revisit = _revisit_for(session, actor, revisit_id, Step.REVIEW)  # not by its visitor (``revisit_case``)
     if revisit.done_at is None:
         raise WrongState(
             f"revisit {revisit_id} is not recorded yet (due {revisit.due_at:%Y-%m-%d}): a record is reviewed once done",
@@ -364,8 +371,6 @@ def review_revisit(session: Session, actor: Actor, revisit_id: int, data: Review
         )
     if revisit.reviewed_at is not None:
         raise WrongState(f"revisit {revisit_id} is already reviewed ({revisit.reviewed_at:%Y-%m-%d})", "reviewed")
-    if revisit.visitor_id == actor.id:  # the visitor who recorded it (``write_revisit_record``)
-        raise Forbidden("you recorded this revisit yourself: another supervisor reviews it (R-RV-9)")
     if not _claim(session, revisit.id, Revisit.done_at.is_not(None), Revisit.reviewed_at.is_(None), reviewed_at=now):
         raise WrongState(f"revisit {revisit_id} was reviewed by someone else just now", "reviewed")
     revisit.supervisor_opinion = data.opinion
@@ -384,7 +389,7 @@ def answer_by_open_letter(session: Session, actor: Actor, data: OpenLetterIn, no
     and the monthly report counts these revisits as done by letter but not rated. So complaint
     revisits are refused (a complaint closes only on its resident's satisfied answer, R-RV-14), and
     so is a first revisit planned on site (R-RV-5, R-RV-6), as when recording one by phone."""
-    rows = _revisits_for(session, actor, data.revisit_ids, VISITORS, "an open letter")
+    rows = _revisits_for(session, actor, data.revisit_ids, Step.REVISIT)
     answered = [r for r, _ in rows]
     if complaints := [r.id for r in answered if r.complaint_id is not None]:
         raise ConflictError(

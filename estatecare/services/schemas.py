@@ -7,11 +7,22 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
+from email_validator import EmailNotValidError, validate_email
 from fastapi import Path
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from models.enums import (
     Category,
@@ -44,14 +55,77 @@ def _no_control(value: str) -> str:
 Text = Annotated[str, AfterValidator(_clean_text)]
 Line = Annotated[str, AfterValidator(_no_control)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, max_length=40, pattern=r"^[0-9+()\- ]*$")]
-Email = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^$|^[^@\s<>\"']+@[^@\s<>\"']+\.[^@\s<>\"']+$"),
+
+#: One plain address (no list, no display name, no quoting): what email-validator accepts, narrowed
+#: so that every address of this shape is accepted (the schema promises no more than is kept).
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]"
+_LABEL = r"[A-Za-z0-9]{1,20}(?:-[A-Za-z0-9]{1,20}){0,2}"
+EMAIL_PATTERN = rf"^$|^{_ATOM}{{1,30}}(?:\.{_ATOM}{{1,10}}){{0,3}}@(?:{_LABEL}\.){{1,4}}[A-Za-z]{{2,18}}$"
+
+
+def _one_mailbox(value: str) -> str:
+    """Exactly one deliverable-looking address, normalised (email-validator; no DNS look-up)."""
+    if not value:
+        return value
+    try:
+        # test_environment: addresses under .test are taken (examples and tests use them)
+        return validate_email(value, check_deliverability=False, test_environment=True).normalized
+    except EmailNotValidError as exc:
+        raise PydanticCustomError(
+            "email_address", "not one valid email address: {reason}", {"reason": str(exc)}
+        ) from exc
+
+
+#: A staff member's address, only looked up (demo and internal domains such as .localhost are fine).
+StaffEmail = Annotated[str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)]
+#: A resident's address that mail is sent to.
+Email = Annotated[StaffEmail, AfterValidator(_one_mailbox)]
+
+#: Dates and times a client sends are within these years (a year 1 or 9999 overflows the deadline arithmetic).
+EARLIEST_YEAR, LATEST_YEAR = 2000, 2100
+_IN_RANGE = r"^(20[0-9]{2}|2100)-"
+_WRITTEN_TIME = re.compile(r"\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _written_time(value: object) -> object:
+    """Refuse what is not written as a date or time (pydantic would take ``768`` for a Unix timestamp)."""
+    if isinstance(value, date) or (isinstance(value, str) and _WRITTEN_TIME.match(value)):
+        return value
+    raise PydanticCustomError("datetime_parsing", "give a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM[:SS][+08:00]")
+
+
+def _sane_year(value: datetime) -> datetime:
+    if not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise PydanticCustomError(
+            "datetime_range",
+            "must be between {earliest}-01-01 and {latest}-12-31",
+            {"earliest": EARLIEST_YEAR, "latest": LATEST_YEAR},
+        )
+    return value
+
+
+When = Annotated[
+    datetime,
+    BeforeValidator(_written_time),
+    AfterValidator(_sane_year),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "format": "date-time",
+            "pattern": _IN_RANGE,
+            "description": f"ISO 8601, years {EARLIEST_YEAR} to {LATEST_YEAR}",
+        }
+    ),
 ]
+#: ``YYYY-MM`` of a month within the years above.
+MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
 
 MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer key; SQLite refuses ints past 2**63 with an OverflowError
 RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID, description="a record's id")]
 RowIdInPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="a record's id")]
+#: Offsets of a listing, and the version a caller saw, are below every id too.
+MAX_OFFSET = MAX_ROW_ID
+Version = Annotated[int, Field(ge=0, le=MAX_ROW_ID, description="the version the caller saw; changed meanwhile: 409")]
 
 
 class _In(BaseModel):
@@ -91,7 +165,7 @@ class AssessmentIn(_In):
     urgency: Urgency = Urgency.NORMAL
     explanation: Annotated[Text, Field(max_length=5000)] = ""
     duplicate_of: Annotated[Line, Field(max_length=32)] = ""
-    version: int | None = None
+    version: Version | None = None
 
     @field_validator("explanation")
     @classmethod
@@ -103,42 +177,42 @@ class AssignmentIn(_In):
     """Assign or reassign: department and person; the deadline defaults to the policy's (R-HD-1/2)."""
 
     department: Annotated[Line, Field(max_length=40)] = ""
-    staff_email: Annotated[Email, Field(description="empty: the person with the fewest open cases")] = ""
-    due_at: datetime | None = None
+    staff_email: Annotated[StaffEmail, Field(description="empty: the person with the fewest open cases")] = ""
+    due_at: When | None = None
     instructions: Annotated[Text, Field(max_length=5000)] = ""
-    version: int | None = None
+    version: Version | None = None
 
 
 class EscalationIn(_In):
     """A transfer sheet (工作傳簽單): the handler cannot settle it (R-HD-3)."""
 
     reason: Annotated[Text, Field(min_length=1, max_length=5000)]
-    version: int | None = None
+    version: Version | None = None
 
 
 class DecisionIn(_In):
     """The superior's decision on a transfer sheet: department, person, deadline (R-HD-3)."""
 
     department: Annotated[Line, Field(min_length=1, max_length=40)]
-    staff_email: Email = ""
-    due_at: datetime | None = None
+    staff_email: StaffEmail = ""
+    due_at: When | None = None
     note: Annotated[Text, Field(max_length=5000)] = ""
-    version: int | None = None
+    version: Version | None = None
 
 
 class ProgressIn(_In):
     """A progress update to the complainant; the next reply date when not solved yet (R-HD-5)."""
 
     message: Annotated[Text, Field(min_length=1, max_length=5000)]
-    next_reply_at: datetime | None = None
-    version: int | None = None
+    next_reply_at: When | None = None
+    version: Version | None = None
 
 
 class ResolutionIn(_In):
     """The handler's result (R-HD-6)."""
 
     result: Annotated[Text, Field(min_length=1, max_length=5000)]
-    version: int | None = None
+    version: Version | None = None
 
 
 class ConfirmationIn(_In):
@@ -146,7 +220,7 @@ class ConfirmationIn(_In):
 
     confirmed: bool
     note: Annotated[Text, Field(max_length=5000)] = ""
-    version: int | None = None
+    version: Version | None = None
 
 
 class RevisitRecordIn(_In):
@@ -166,14 +240,14 @@ class RevisitRecordIn(_In):
     signature_png_base64: Annotated[str, Field(max_length=2_000_000)] = ""
     refusal_note: Annotated[Text, Field(max_length=2000)] = ""
     new_issue: Annotated[Text, Field(max_length=5000)] = ""
-    next_reply_at: datetime | None = None
-    done_at: datetime | None = None
+    next_reply_at: When | None = None
+    done_at: When | None = None
 
 
 class RevisitIn(RevisitRecordIn):
     """A complaint's revisit record, under the complaint's optimistic lock."""
 
-    version: int | None = None
+    version: Version | None = None
 
 
 class ReviewIn(_In):
@@ -191,7 +265,7 @@ class OpenLetterIn(_In):
 
     revisit_ids: Annotated[list[RowId], Field(min_length=2, max_length=500)]
     letter_ref: Annotated[Line, Field(min_length=1, max_length=64)]
-    done_at: datetime | None = None
+    done_at: When | None = None
 
     @field_validator("revisit_ids")
     @classmethod
@@ -205,7 +279,7 @@ class CloseIn(_In):
     """Close a complaint when R-RV-14 holds."""
 
     note: Annotated[Text, Field(max_length=5000)] = ""
-    version: int | None = None
+    version: Version | None = None
 
 
 class WorkOrderIn(_In):
@@ -218,4 +292,4 @@ class WorkOrderIn(_In):
     description: Annotated[Text, Field(max_length=5000)] = ""
     department: Annotated[Line, Field(max_length=40)] = ""
     complaint: Annotated[Line, Field(max_length=32)] = ""
-    completed_at: datetime | None = None
+    completed_at: When | None = None

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from estatecare.services.lifecycle import ASSIGNED_STATES as ASSIGNED_STATES
 from estatecare.services.lifecycle import SUPERVISORS
 from estatecare.services.lifecycle import may_see_contact as may_see_contact  # the one R-IN-6 rule
-from estatecare.services.people import RANK, Actor
+from estatecare.services.people import RANK, Actor, complaint_case, may
 from models import Complaint, ContactView, Department, Escalation, Estate, Revisit, Staff, WorkOrder
 from models.enums import Category, ComplaintStatus, EscalationKind, Role
+from models.permissions import Step
 
 S = ComplaintStatus
 
@@ -62,12 +63,16 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
         select(Complaint).where(Complaint.assignee_id == actor.id, Complaint.status.in_(ASSIGNED_STATES))
     ):
         add("handle", c, c.resolution_due_at, "resolution")
-    if actor.role is Role.DEPARTMENT_HEAD:
-        staff = session.get(Staff, actor.id)
-        if staff is not None and staff.department_id is not None:
-            for c in session.scalars(
-                select(Complaint).where(Complaint.status == S.RESOLVED, Complaint.department_id == staff.department_id)
-            ):
+    # R-HD-6: the department's head confirms, not a result they recorded; a supervisor of the estate
+    # when the department has no other head (the permissions matrix decides, ``Step.CONFIRM``)
+    confirming: list[ColumnElement[bool]] | None = None
+    if actor.role is Role.DEPARTMENT_HEAD and actor.department_id is not None:
+        confirming = [Complaint.department_id == actor.department_id]
+    elif actor.role in SUPERVISORS and actor.estate_id is not None:
+        confirming = scope
+    if confirming is not None:
+        for c in session.scalars(select(Complaint).where(Complaint.status == S.RESOLVED, *confirming)):
+            if may(actor, Step.CONFIRM, complaint_case(session, c, Step.CONFIRM)):
                 add("confirm", c, c.resolution_due_at, "confirmation")
     for r, c in session.execute(
         select(Revisit, Complaint)

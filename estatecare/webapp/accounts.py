@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from estatecare.services.errors import NotFound
@@ -20,14 +20,20 @@ MIN_PASSWORD = 10
 
 
 def set_password(session: Session, email: str, password: str) -> Staff:
-    """Set a staff member's password (at least ``MIN_PASSWORD`` characters)."""
+    """Set a staff member's password (at least ``MIN_PASSWORD`` characters); ends their sessions."""
     if len(password) < MIN_PASSWORD:
         raise ValueError(f"a password needs at least {MIN_PASSWORD} characters")
     staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email.lower()))
     if staff is None:
         raise NotFound(f"no staff member with email {email!r}")
     staff.password_hash = hash_password(password)
+    end_sessions(session, staff.id)
     return staff
+
+
+def end_sessions(session: Session, staff_id: int) -> None:
+    """End every web session of the staff member (each carries the version it was signed in with)."""
+    session.execute(update(Staff).where(Staff.id == staff_id).values(session_version=Staff.session_version + 1))
 
 
 def give_demo_passwords(session: Session) -> dict[str, str]:

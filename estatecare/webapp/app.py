@@ -4,7 +4,7 @@ Residents: the online complaint form, its confirmation, a status page (reference
 or email, no personal data). Staff: login (argon2, session cookie, CSRF on every form), my
 tasks, the complaint page with its timeline, the action pages (also reached from signed
 email links, ``estatecare.links``), the register with CSV/xlsx export. Demo: ``/mail``
-shows the local mail catcher's messages.
+shows signed-in staff the local mail catcher's messages.
 
 Every step goes through the same service functions as the REST API (one transaction each)
 and then dispatches the flow that continues it.
@@ -15,34 +15,40 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from markupsafe import Markup, escape
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import ClientDisconnect
 
 from estatecare import links, mailcatcher
 from estatecare.api import views
 from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, Stored, TooLarge
 from estatecare.dispatch import Dispatcher
-from estatecare.services import lifecycle, revisits
+from estatecare.services import idempotency, lifecycle, revisits
 from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
-from estatecare.services.people import Actor, require_estate, require_role
-from estatecare.services.records import get_complaint, in_transaction
+from estatecare.services.people import Actor, complaint_case, may, require_role
+from estatecare.services.records import complaint_for, get_complaint, in_transaction
 from estatecare.services.schemas import (
+    EARLIEST_YEAR,
+    LATEST_YEAR,
+    MAX_ROW_ID,
     AssessmentIn,
     ComplaintIn,
     ConfirmationIn,
@@ -55,9 +61,10 @@ from estatecare.services.schemas import (
     RevisitRecordIn,
     RowIdInPath,
 )
-from estatecare.webapp import access, export, mailbox
+from estatecare.webapp import access, accounts, export, mailbox
 from estatecare.webapp.i18n import HERE, environment, pick_locale, translations
-from estatecare.webapp.security import CSRF_FIELD, RateLimit, check_password, csrf_ok, csrf_token, hash_password
+from estatecare.webapp.lockout import Lockout, SignIns
+from estatecare.webapp.security import CSRF_FIELD, IntakeLimits, RateLimit, csrf_ok, csrf_token
 from estatecare.webapp.uploads import ALLOWED, Photo, UploadError, check_photo
 from flows._naming import complaint_tag, runs_page
 from models import (
@@ -81,6 +88,7 @@ from models.enums import (
     Urgency,
 )
 from models.lifecycle import IllegalTransition
+from models.permissions import Step
 from notifications.catalogue import mask_phone
 
 log = logging.getLogger("estatecare.webapp")
@@ -94,6 +102,8 @@ CSP = (
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
 )
 _URL = re.compile(r"https?://[^\s<>\"']+")
+#: The complaint form's one-time token (``form_token``): sent again, the form gets its first answer.
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 class LoginRequired(Exception):
@@ -126,6 +136,8 @@ def _local_date(value: str, tz: ZoneInfo, *, end_of_day: bool = False) -> dateti
     if not value:
         return None
     day = date.fromisoformat(value)
+    if not EARLIEST_YEAR <= day.year <= LATEST_YEAR:
+        raise ValueError(f"give a date between {EARLIEST_YEAR}-01-01 and {LATEST_YEAR}-12-31")
     at = datetime.combine(day, time(23, 59) if end_of_day else time(0, 0), tz)
     return at.astimezone(UTC)
 
@@ -142,6 +154,8 @@ _ERROR_CODES = {
     "bool_parsing": "choice",
     "datetime_parsing": "format",
     "datetime_from_date_parsing": "format",
+    "datetime_range": "format",
+    "email_address": "format",
 }
 
 
@@ -159,10 +173,20 @@ def _text(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+def _retry_after(response: Response, seconds: int) -> Response:
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
 def create_webapp(
-    core: App, dispatcher: Dispatcher | None = None, *, clock: Callable[[], datetime] | None = None
+    core: App,
+    dispatcher: Dispatcher | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    intake_limits: IntakeLimits | None = None,
 ) -> FastAPI:
-    """The web app over ``core`` (mounted at ``/`` by ``estatecare.api.app.create_app``)."""
+    """The web app over ``core`` (mounted at ``/`` by ``estatecare.api.app.create_app``, which
+    shares its ``intake_limits`` with the API)."""
     settings = core.settings
     now = clock or (lambda: datetime.now(UTC))
     tz = core.policy.company.timezone
@@ -171,8 +195,9 @@ def create_webapp(
     if secure is None:
         secure = settings.base_url.startswith("https://")
     store = AttachmentStore.from_settings(settings)
-    form_limit = RateLimit(settings.public_form_rate)
+    intake = intake_limits or IntakeLimits(settings.public_form_rate, settings.public_total_rate)
     login_limit = RateLimit(settings.login_rate)
+    sign_ins = SignIns(Lockout.from_settings(settings))
     catcher = mailcatcher.for_settings(settings)
     prefect_ui = (settings.prefect_ui_url or f"http://127.0.0.1:{settings.prefect_port}").rstrip("/")
 
@@ -286,6 +311,11 @@ def create_webapp(
             return message_page(request, 404, "Not found", "There is nothing at this address.")
         return message_page(request, exc.status_code, "Request refused", "The request could not be handled.")
 
+    @web.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, __: ClientDisconnect) -> Response:
+        # the client left mid-body, or the body limit (``api/limits.py``) already answered 413
+        return Response(status_code=400)
+
     @web.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, _: RequestValidationError) -> Response:
         return message_page(request, 400, "Request refused", "The request could not be handled.")
@@ -312,7 +342,14 @@ def create_webapp(
         staff_id = request.session.get("staff_id")
         if staff_id is None:
             return None
-        actor = await db(lambda s: (lambda st: Actor.of(st) if st else None)(_staff(s, staff_id)))
+        version = request.session.get("staff_version")
+
+        def load(session: Session) -> Actor | None:
+            staff = _staff(session, staff_id)
+            # sign-out and a password change raise the version: sessions signed in before end
+            return Actor.of(staff) if staff is not None and staff.session_version == version else None
+
+        actor = await db(load)
         if actor is None:
             request.session.clear()
         return actor
@@ -403,7 +440,7 @@ def create_webapp(
         return [(code, name) for code, name in session.execute(select(Estate.code, Estate.name).order_by(Estate.code))]
 
     async def complaint_form(
-        request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200
+        request: Request, values: dict[str, str], errors: dict[str, str], status_code: int = 200, form_token: str = ""
     ) -> Response:
         return render(
             request,
@@ -412,9 +449,11 @@ def create_webapp(
             estates=await db(estates),
             values=values,
             errors=errors,
+            form_token=form_token if _FORM_TOKEN.fullmatch(form_token) else secrets.token_urlsafe(24),
             categories=[c.value for c in Category],
             max_files=settings.upload_max_files,
             max_mb=round(settings.upload_max_bytes / 1_000_000, 1),
+            max_mp=round(settings.upload_max_pixels / 1_000_000),
         )
 
     @web.get("/complaints/new", response_class=HTMLResponse)
@@ -437,10 +476,16 @@ def create_webapp(
             "content",
         )
         values = {name: _text(form, name) for name in fields}
+        token = _text(form, "form_token")
         if not csrf_ok(request.session, form.get(CSRF_FIELD)):
-            return await complaint_form(request, values, {"form": "csrf"}, 400)
-        if not form_limit.hit(client_key(request)):
-            return await complaint_form(request, values, {"form": "rate"}, 429)
+            return await complaint_form(request, values, {"form": "csrf"}, 400, token)
+        key = f"web:complaint:{token}" if _FORM_TOKEN.fullmatch(token) else None
+        if key is not None and (first := await db(lambda s: idempotency.recall(s, key))) is not None:
+            return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)  # sent again
+        refusal = intake.admit(client_key(request))
+        if refusal is not None:
+            code = "rate" if refusal.limit == "address" else "busy"
+            return _retry_after(await complaint_form(request, values, {"form": code}, 429, token), refusal.retry_after)
         errors: dict[str, str] = {}
         data: ComplaintIn | None = None
         try:
@@ -463,13 +508,15 @@ def create_webapp(
             for upload in uploads:
                 raw = await upload.read(settings.upload_max_bytes + 1)
                 try:
-                    photos.append(check_photo(upload.filename or "", raw, settings.upload_max_bytes))
+                    photos.append(
+                        check_photo(upload.filename or "", raw, settings.upload_max_bytes, settings.upload_max_pixels)
+                    )
                 except UploadError as exc:
                     errors["photos"] = exc.code
                     values["photo_name"] = exc.filename
                     break
         if errors or data is None:
-            return await complaint_form(request, values, errors, 422)
+            return await complaint_form(request, values, errors, 422, token)
         valid = data
         stored: list[tuple[Photo, Stored]] = []
         try:
@@ -479,9 +526,11 @@ def create_webapp(
             for _, item in stored:
                 store.delete(item.stored_name)
             log.warning("photos of an online complaint not stored: %s", exc)
-            return await complaint_form(request, values, {"photos": "storage"}, 507)
+            return await complaint_form(request, values, {"photos": "storage"}, 507, token)
 
-        def save(session: Session) -> str:
+        def save(session: Session) -> tuple[str, bool]:
+            if key is not None and (first := idempotency.recall(session, key)) is not None:
+                return first.body, False
             complaint = lifecycle.submit(core, session, valid, now())
             for photo, item in stored:
                 session.add(
@@ -495,17 +544,28 @@ def create_webapp(
                         uploaded_at=now(),
                     )
                 )
-            return complaint.reference
+            if key is not None:
+                digest = idempotency.request_hash(values)
+                idempotency.keep(session, key, digest, idempotency.Kept(303, complaint.reference), now())
+            return complaint.reference, True
 
         try:
-            reference = await db(save)
+            reference, created = await db(save)
         except BaseException as exc:
             for _, item in stored:  # nothing half-written: no file without its complaint
                 store.delete(item.stored_name)
             if isinstance(exc, lifecycle.InvalidInput):
-                return await complaint_form(request, values, {exc.field: str(exc).split(": ", 1)[-1]}, 422)
+                return await complaint_form(request, values, {exc.field: str(exc).split(": ", 1)[-1]}, 422, token)
+            if isinstance(exc, IntegrityError) and key is not None:  # sent twice at once: the first stands
+                first = await db(lambda s: idempotency.recall(s, key))
+                if first is not None:
+                    return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)
             raise
-        await dispatch("intake", reference)
+        if created:
+            await dispatch("intake", reference)
+        else:
+            for _, item in stored:
+                store.delete(item.stored_name)
         return RedirectResponse(f"/complaints/submitted/{reference}", status_code=303)
 
     @web.get("/complaints/submitted/{reference}", response_class=HTMLResponse)
@@ -527,7 +587,8 @@ def create_webapp(
         contact = _text(form, "contact").strip()
         values = {"reference": reference, "contact": contact}
         if not login_limit.hit("status:" + client_key(request)):
-            return render(request, "status_form.html", 429, values=values, error="rate")
+            page = render(request, "status_form.html", 429, values=values, error="rate")
+            return _retry_after(page, login_limit.retry_after("status:" + client_key(request)))
 
         def find(session: Session) -> dict[str, Any] | None:
             c = session.scalar(select(Complaint).where(Complaint.reference == reference))
@@ -554,7 +615,7 @@ def create_webapp(
     # ------------------------------------------------------------------ login
 
     def safe_next(target: str) -> str:
-        return target if target.startswith("/staff") and not target.startswith("//") else "/staff"
+        return target if target.startswith(("/staff", "/mail")) and not target.startswith("//") else "/staff"
 
     @web.get("/staff/login", response_class=HTMLResponse)
     async def login_form(request: Request) -> Response:
@@ -567,21 +628,14 @@ def create_webapp(
         password = _text(form, "password")
         target = safe_next(_text(form, "next"))
         if not login_limit.hit("login:" + client_key(request)):
-            return render(request, "login.html", 429, next=target, error="rate", email=email)
-
-        def check(session: Session) -> Staff | None:
-            staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email.lower()))
-            stored = staff.password_hash if staff is not None and staff.active else None
-            if not check_password(stored, password) or staff is None:
-                return None
-            from estatecare.webapp.security import needs_rehash
-
-            if stored and needs_rehash(stored):
-                staff.password_hash = hash_password(password)
-            session.expunge(staff)
-            return staff
-
-        staff = await db(check)
+            page = render(request, "login.html", 429, next=target, error="rate", email=email)
+            return _retry_after(page, login_limit.retry_after("login:" + client_key(request)))
+        at = now()
+        outcome = await db(lambda s: sign_ins.attempt(s, email, password, at))
+        if outcome.retry_after is not None:  # the same answer whether the account exists or not
+            page = render(request, "login.html", 429, next=target, error="locked", email=email)
+            return _retry_after(page, outcome.retry_after)
+        staff = outcome.staff
         if staff is None:
             return render(request, "login.html", 401, next=target, error="bad", email=email)
         lang = request.session.get("lang")
@@ -589,7 +643,12 @@ def create_webapp(
         if lang:
             request.session["lang"] = lang
         request.session.update(
-            {"staff_id": staff.id, "staff_name": staff.name, "staff_locale": Locale(staff.locale).value}
+            {
+                "staff_id": staff.id,
+                "staff_version": staff.session_version,
+                "staff_name": staff.name,
+                "staff_locale": Locale(staff.locale).value,
+            }
         )
         csrf_token(request.session)
         return RedirectResponse(target, status_code=303)
@@ -597,6 +656,9 @@ def create_webapp(
     @web.post("/staff/logout")
     async def logout(request: Request) -> Response:
         await read_form(request)
+        actor = await signed_in(request)
+        if actor is not None:  # ends this person's every session, a copied cookie too
+            await db(lambda s: accounts.end_sessions(s, actor.id))
         request.session.clear()
         return RedirectResponse("/", status_code=303)
 
@@ -615,14 +677,18 @@ def create_webapp(
         visible = access.may_see_contact(actor, complaint)
         if visible and (complaint.complainant_name or complaint.contact_phone or complaint.contact_email):
             access.log_contact_view(session, actor, complaint, page, now())
-        photos = [
-            (aid, name, content_type in ALLOWED.values())
-            for aid, name, content_type in session.execute(
-                select(ComplaintAttachment.id, ComplaintAttachment.filename, ComplaintAttachment.content_type)
-                .where(ComplaintAttachment.complaint_id == complaint.id)
-                .order_by(ComplaintAttachment.id)
-            )
-        ]
+        photos = (
+            [
+                (aid, name, content_type in ALLOWED.values())
+                for aid, name, content_type in session.execute(
+                    select(ComplaintAttachment.id, ComplaintAttachment.filename, ComplaintAttachment.content_type)
+                    .where(ComplaintAttachment.complaint_id == complaint.id)
+                    .order_by(ComplaintAttachment.id)
+                )
+            ]
+            if may(actor, Step.ATTACHMENTS, complaint_case(session, complaint, Step.ATTACHMENTS))
+            else []
+        )
         return {
             "d": info,
             "contact": {
@@ -650,8 +716,7 @@ def create_webapp(
         actor, _ = await acting(request, token, f"/staff/complaints/{reference}/")
 
         def load(session: Session) -> tuple[str, str, str]:
-            complaint = get_complaint(session, reference)
-            require_estate(actor, complaint.estate_id)
+            complaint = complaint_for(session, reference, actor, Step.ATTACHMENTS)
             row = session.get(ComplaintAttachment, photo_id)
             if row is None or row.complaint_id != complaint.id:
                 raise NotFound("no such photo")
@@ -669,13 +734,14 @@ def create_webapp(
         return Response(data, media_type="application/octet-stream", headers={"Content-Disposition": disposition})
 
     @web.get("/staff/complaints/{reference}/revisits/{sequence}/signature.png")
-    async def signature(request: Request, reference: str, sequence: int) -> Response:
+    async def signature(
+        request: Request, reference: str, sequence: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+    ) -> Response:
         token = request.query_params.get(links.QUERY_KEY, "")
         actor, _ = await acting(request, token, f"/staff/complaints/{reference}/")
 
         def load(session: Session) -> bytes:
-            complaint = get_complaint(session, reference)
-            require_estate(actor, complaint.estate_id)
+            complaint = complaint_for(session, reference, actor, Step.VIEW)
             png = session.scalar(
                 select(Revisit.signature_png).where(Revisit.complaint_id == complaint.id, Revisit.sequence == sequence)
             )
@@ -968,6 +1034,12 @@ def create_webapp(
     def register_filter(request: Request) -> tuple[access.RegisterFilter, dict[str, str]]:
         q = request.query_params
         values = {k: q.get(k, "") for k in ("status", "category", "overdue", "mine", "from", "to", "text")}
+        for name in ("from", "to"):
+            try:
+                _local_date(values[name], zone)
+            except ValueError as exc:
+                limits = f"a date YYYY-MM-DD between {EARLIEST_YEAR}-01-01 and {LATEST_YEAR}-12-31"
+                raise _BadFilter(values, f"{name}: {limits}") from exc
         try:
             f = access.RegisterFilter(
                 status=S(values["status"]) if values["status"] else None,
@@ -983,13 +1055,18 @@ def create_webapp(
         return f, values
 
     class _BadFilter(Exception):
-        def __init__(self, values: dict[str, str]) -> None:
+        def __init__(self, values: dict[str, str], detail: str = "") -> None:
             self.values = values
+            self.detail = detail
 
     @web.exception_handler(_BadFilter)
-    async def _bad_filter(request: Request, _: _BadFilter) -> Response:
+    async def _bad_filter(request: Request, exc: _BadFilter) -> Response:
         return message_page(
-            request, 400, "Request refused", "A filter value is not valid. Check the dates (YYYY-MM-DD)."
+            request,
+            400,
+            "Request refused",
+            "A filter value is not valid. Check the dates (YYYY-MM-DD).",
+            detail=exc.detail,
         )
 
     @web.get("/staff/register", response_class=HTMLResponse)
@@ -1041,6 +1118,7 @@ def create_webapp(
     async def mail_list(request: Request) -> Response:
         if catcher is None:
             raise NotFound("no mail catcher")
+        await require_staff(request)  # the messages carry contact data and signed action links
         items = await asyncio.to_thread(mailbox.messages, catcher.directory)
         return render(request, "mail_list.html", items=items)
 
@@ -1048,6 +1126,7 @@ def create_webapp(
     async def mail_show(request: Request, mail_id: str) -> Response:
         if catcher is None:
             raise NotFound("no mail catcher")
+        await require_staff(request)
         item = await asyncio.to_thread(mailbox.message, catcher.directory, mail_id)
         if item is None:
             raise NotFound("no such message")

@@ -78,8 +78,8 @@ def wait_for(check: Callable[[], Any], timeout: float = 30.0) -> Any:
     raise AssertionError("condition not met in time")
 
 
-def post(client: TestClient, **overrides: Any) -> str:
-    r = client.post("/api/complaints", json={**LEAK, **overrides})
+def post(client: TestClient, headers: dict[str, str] | None = None, **overrides: Any) -> str:
+    r = client.post("/api/complaints", json={**LEAK, **overrides}, headers=headers)
     assert r.status_code == 201, r.text
     return str(r.json()["reference"])
 
@@ -212,7 +212,7 @@ def test_a_duplicate_is_linked_to_its_first_report_and_not_assigned_again(
 def test_a_written_complaint_reaches_leadership(
     client: TestClient, dispatcher: Dispatcher, world: World, smtp_server: SmtpTestServer
 ) -> None:
-    ref = post(client, channel="letter")
+    ref = post(client, channel="letter", headers=world.auth("reception"))  # staff register letters
     settle(client, dispatcher)
     [mail] = received(smtp_server, "deputy-gm@")
     body = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]

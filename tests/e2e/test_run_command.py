@@ -64,8 +64,9 @@ def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) ->
         assert f"web app:     http://127.0.0.1:{web_port}/" in output
         assert "web app sign-in passwords in " in output
         home = _wait_for_page(f"http://127.0.0.1:{web_port}/")
-        assert "我要投訴" in home.text and 'href="/mail"' in home.text
-        assert _wait_for_page(f"http://127.0.0.1:{web_port}/mail").status_code == 200
+        assert "我要投訴" in home.text and 'href="/mail"' not in home.text  # caught mail: signed-in staff only
+        mail = httpx.get(f"http://127.0.0.1:{web_port}/mail", timeout=10)
+        assert mail.status_code == 303 and mail.headers["location"] == "/staff/login?next=%2Fmail"
         proc.send_signal(signal.SIGINT)
         rest, _ = proc.communicate(timeout=60)
     finally:

@@ -10,7 +10,7 @@ to make things happen.
 - the complaint page's link opens that complaint's runs, filtered, in the Prefect UI that
   ships with the pinned Prefect.
 
-The sweeps run every 10 s here instead of every minute or five: the same code, sooner.
+The sweeps run every 15 s here instead of every minute or five: the same code, sooner.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from models.enums import NotificationStatus
 from tests.e2e.browser_support import chromium_path
 from tests.smtp_server import SmtpTestServer, free_port
 
-SWEEP_EVERY = 10  # seconds, for deliver-outbox and deadline-sweep
+SWEEP_EVERY = 15  # seconds, for deliver-outbox and deadline-sweep
 STARTUP = 300.0
 
 

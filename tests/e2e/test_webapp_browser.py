@@ -110,17 +110,25 @@ def phone(browser: Browser) -> BrowserContext:
 
 
 def open_link_from_mail(page: Page, site: Site, check: Checker, to: str, reference: str, task: str) -> str:
-    """Open the caught-mail page, the email to ``to`` about ``reference``, and the action link in it."""
+    """Find the email to ``to`` about ``reference`` on the caught-mail page (which only signed-in
+    staff see: the supervisor, in a browser of their own), then open its action link in ``page``
+    (not signed in: the link alone lets its person act)."""
     site.deliver_mail()
-    page.goto(f"{site.url}/mail")
-    item = page.locator("ul.mail li").filter(has_text=to).filter(has_text=reference).first
+    browser = page.context.browser
+    assert browser is not None
+    reader_context = phone(browser)
+    reader = reader_context.new_page()
+    sign_in(reader, site, check, "supervisor")
+    reader.goto(f"{site.url}/mail")
+    item = reader.locator("ul.mail li").filter(has_text=to).filter(has_text=reference).first
     expect(item).to_be_visible()
     item.locator("a").click()
-    link = page.locator(f"pre.mailbody a[href*='/staff/complaints/{reference}/{task}?t=']").first
+    link = reader.locator(f"pre.mailbody a[href*='/staff/complaints/{reference}/{task}?t=']").first
     expect(link).to_be_visible()
     href = str(link.get_attribute("href"))
-    check(page, f"mail-{task}")
-    link.click()
+    check(reader, f"mail-{task}")
+    reader_context.close()
+    page.goto(href)
     page.wait_for_url(re.compile(f"/staff/complaints/{reference}/{task}"))
     return href
 

@@ -70,7 +70,8 @@ def fuzz_world(tmp_path: Path) -> Iterator[World]:
     TARGET.app = previous
 
 
-@schema.parametrize()
+# /api/health takes no input and answers 503 by design while a part is down (no Prefect server here).
+@schema.exclude(path="/api/health").parametrize()
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_no_generated_request_gets_a_server_error(case: Any, fuzz_world: World) -> None:
     # a valid staff token, so the staff operations get past authentication to their input checks

@@ -24,8 +24,8 @@ LEAK = {
 }
 
 
-def submit(client: TestClient, **overrides: Any) -> str:
-    r = client.post("/api/complaints", json={**LEAK, **overrides})
+def submit(client: TestClient, headers: dict[str, str] | None = None, **overrides: Any) -> str:
+    r = client.post("/api/complaints", json={**LEAK, **overrides}, headers=headers)
     assert r.status_code == 201, r.text
     return str(r.json()["reference"])
 
@@ -151,7 +151,7 @@ def test_a_later_report_of_the_same_problem_is_linked_to_the_first(client: TestC
 
 
 def test_a_written_complaint_reaches_leadership(client: TestClient, world: World) -> None:
-    ref = submit(client, channel="letter")
+    ref = submit(client, channel="letter", headers=world.auth("reception"))  # staff register letters
     world.run_intake(ref)
     [mail] = world.mails("escalation", ref)
     assert mail.recipient_email.startswith("deputy-gm@") and mail.context["kind"] == "written"

@@ -75,7 +75,7 @@ def test_every_monthly_deployment_has_its_schedule_in_the_policy_timezone(world:
     from deployments.monthly import deployables
 
     made = {d.name + "/" + d.flow_name: d for d in deployables(world.core.policy)}
-    sampling, summary = made["monthly/monthly-sampling"], made["monthly/monthly-summary"]
+    sampling, summary = made["monthly-sampling/monthly-sampling"], made["monthly-summary/monthly-summary"]
     (s1,) = sampling.schedules
     (s2,) = summary.schedules
     assert s1.schedule.timezone == "Asia/Shanghai"  # type: ignore[union-attr]

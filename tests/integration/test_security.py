@@ -26,7 +26,7 @@ LEAK = {
     "contact_phone": "13900000001",
     "contact_email": "wong@example.test",
 }
-PUBLIC = {("POST", "/api/complaints")}
+PUBLIC = {("POST", "/api/complaints"), ("GET", "/api/health")}
 # A valid body for each staff step, so that only the token or the estate can refuse it.
 BODIES: dict[str, dict[str, Any]] = {
     "/assessment": {"valid": True, "category": "facility"},

@@ -201,14 +201,15 @@ def test_staff_of_another_estate_see_and_do_nothing_here(client: TestClient, wor
         follow_redirects=False,
     )
     assert r.status_code == 303
-    assert client.get(f"/staff/complaints/{ref}").status_code == 403
-    assert client.get(f"/staff/complaints/{ref}/assessment").status_code == 403
+    # another estate's reference is answered like an unknown one: 404, not 403
+    assert client.get(f"/staff/complaints/{ref}").status_code == 404
+    assert client.get(f"/staff/complaints/{ref}/assessment").status_code == 404
     token = _csrf_in(client.get("/staff").text)
     r = client.post(
         f"/staff/complaints/{ref}/assessment",
         data={"op": "assess", "valid": "yes", "category": "facility", "csrf_token": token},
     )
-    assert r.status_code == 403 and world.complaint(ref).status == "received"
+    assert r.status_code == 404 and world.complaint(ref).status == "received"
     register = client.get("/staff/register")
     assert register.status_code == 200 and ref not in register.text
     assert ref not in client.get("/staff/register/export.csv").text
