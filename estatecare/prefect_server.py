@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -42,16 +43,26 @@ def wait_healthy(api_url: str, timeout: float = 120.0, proc: subprocess.Popen[by
     raise TimeoutError(f"the Prefect server at {api_url} did not answer within {timeout:.0f} s")
 
 
-def start_child(args: list[str], log_path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``python -m ARGS`` in its own process group, logging to ``log_path``."""
-    with log_path.open("ab") as log:
+def start_child(
+    args: list[str], log_path: Path, env: dict[str, str], *, die_with_parent: bool = False
+) -> subprocess.Popen[bytes]:
+    """Start ``python -m ARGS`` in its own process group, logging to ``log_path`` (created mode 600).
+    ``die_with_parent``: on Linux the child gets SIGTERM when this process dies, even by SIGKILL,
+    so no orphan keeps a port that the next start needs."""
+    with open(os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
         return subprocess.Popen(  # noqa: S603 (our own interpreter, fixed arguments)
             [sys.executable, "-m", *args],
             env={**os.environ, **env},
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=_term_when_parent_dies if die_with_parent and sys.platform == "linux" else None,
         )
+
+
+def _term_when_parent_dies() -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def server_args(port: int) -> list[str]:

@@ -56,7 +56,7 @@ class Supervisor:
     def start(self, child: Child) -> None:
         """Start ``child`` in a process group of its own, appending to its log."""
         child.log.parent.mkdir(parents=True, exist_ok=True)
-        child.proc = start_child(child.args, child.log, self.env)
+        child.proc = start_child(child.args, child.log, self.env, die_with_parent=True)
         child.started_at = time.time()
         child.restart_at = None
         child.is_ready = False
