@@ -700,6 +700,7 @@ def create_webapp(
             else None,
             "masked_phone": mask_phone(complaint.contact_phone),
             "photos": photos,
+            "may_resolve": may(actor, Step.RESOLVE, complaint_case(session, complaint, Step.RESOLVE)),
             "prefect_url": runs_page(prefect_ui, reference),
             "tag": complaint_tag(reference),
         }

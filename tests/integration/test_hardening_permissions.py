@@ -221,6 +221,7 @@ def test_in_the_web_app_a_handler_not_assigned_sees_no_photos_and_cannot_post_pr
     sign_in(client, "cleaning-1")
     page = client.get(f"/staff/complaints/{ref}")
     assert page.status_code == 200 and photo not in page.text
+    assert f"/staff/complaints/{ref}/resolution" not in page.text  # no "Handle" button for those who may not
     assert client.get(photo).status_code == 403
     form = client.get(f"/staff/complaints/{ref}/resolution")
     token = _csrf(form.text)
@@ -232,6 +233,7 @@ def test_in_the_web_app_a_handler_not_assigned_sees_no_photos_and_cannot_post_pr
     sign_in(client, "engineering-1")  # the assignee
     page = client.get(f"/staff/complaints/{ref}")
     assert photo in page.text and client.get(photo).status_code == 200
+    assert f"/staff/complaints/{ref}/resolution" in page.text
 
 
 # --------------------------------------------------------------------------- another estate's references
