@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import holidays as _holidays
-
 from models.enums import Severity, Urgency, WorkOrderKind
 from models.policy import Policy
 
@@ -43,7 +41,11 @@ class BusinessCalendar:
 
     def _holidays(self, year: int) -> set[date]:
         if year not in self._cache:
-            self._cache[year] = set(_holidays.country_holidays(self.country, years=year).keys())
+            # imported on first use: only a policy with business days needs it, and importing the
+            # package costs a process ~5 MB resident (and ~15 MB more for a moment)
+            import holidays
+
+            self._cache[year] = set(holidays.country_holidays(self.country, years=year).keys())
         return self._cache[year]
 
     def is_working_day(self, day: date) -> bool:

@@ -27,9 +27,6 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from pydantic import BaseModel
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
@@ -458,6 +455,12 @@ FORM_COLUMNS = (
 
 def workbook(report: MonthlyReport) -> bytes:
     """The monthly revisit statistics form (回訪用戶月統計表) and the targets, as .xlsx bytes."""
+    # openpyxl (~9 MB resident, with Pillow) is imported when a workbook is asked for, not by
+    # every process that imports this module (the web process rarely builds one)
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
     wb = Workbook()
     ws = wb.active
     assert ws is not None

@@ -7,9 +7,6 @@ from datetime import datetime
 from io import BytesIO, StringIO
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from estatecare.webapp.access import RegisterRow
 
 COLUMNS = [
@@ -60,6 +57,10 @@ def to_csv(rows: list[RegisterRow], headers: list[str], tz: str) -> bytes:
 
 def to_xlsx(rows: list[RegisterRow], headers: list[str], tz: str) -> bytes:
     """An xlsx workbook with one sheet, frozen header row and date cells."""
+    # imported on the first xlsx export, not when the web app starts: see monthly_report.workbook
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     zone = ZoneInfo(tz)
     book = Workbook()
     sheet = book.active

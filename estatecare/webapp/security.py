@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import math
 import secrets
 import threading
@@ -11,12 +12,29 @@ from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.low_level import ARGON2_VERSION
 from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def _unmatchable_hash() -> str:
+    """An argon2id hash with today's parameters that no password matches (its salt and digest are
+    random bytes): checking a password against it costs what checking a real one does. Built
+    without hashing, so importing this module does not take a hash's 64 MB and time."""
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode("ascii").rstrip("=")
+
+    h = _hasher
+    salt, digest = secrets.token_bytes(h.salt_len), secrets.token_bytes(h.hash_len)
+    params = f"m={h.memory_cost},t={h.time_cost},p={h.parallelism}"
+    return f"$argon2{h.type.name.lower()}$v={ARGON2_VERSION}${params}${b64(salt)}${b64(digest)}"
+
+
+_DUMMY_HASH = _unmatchable_hash()
 CSRF_FIELD = "csrf_token"
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from io import BytesIO
 
-from PIL import Image, UnidentifiedImageError
-
 #: Pillow format name -> the content type we store and serve.
 ALLOWED = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
 
@@ -32,6 +30,10 @@ class Photo:
 def pixel_problem(data: bytes, max_pixels: int) -> str | None:
     """Why an image is refused for its size in pixels, read from its header (nothing is decoded);
     None when it is within ``max_pixels`` or is not an image Pillow knows."""
+    # Pillow (~5 MB resident with its image libraries) is imported when a photo or an attachment
+    # arrives, not when the web app starts
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with Image.open(BytesIO(data)) as image:
             width, height = image.size
@@ -55,6 +57,8 @@ def check_photo(filename: str, data: bytes, max_bytes: int, max_pixels: int = 40
         raise UploadError("size", name)
     if pixel_problem(data, max_pixels) is not None:
         raise UploadError("pixels", name)
+    from PIL import Image, UnidentifiedImageError  # imported by pixel_problem already
+
     try:
         with Image.open(BytesIO(data)) as image:
             fmt = image.format or ""
