@@ -6,15 +6,14 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from email import message_from_bytes, policy
 from pathlib import Path
 
 import httpx
+
+from tests.e2e.run_support import start_run
 
 
 def free_port() -> int:
@@ -24,36 +23,12 @@ def free_port() -> int:
 
 
 def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
-    web_port = free_port()
-    env = {
-        "ESTATECARE_WEB_PORT": str(web_port),
-        **os.environ,
-        "ESTATECARE_VAR_DIR": str(tmp_path / "var"),
-        "ESTATECARE_PREFECT_PORT": str(port),
-        "ESTATECARE_SMTP_PORT": str(free_port()),
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("PREFECT_API_URL", None)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "estatecare", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: list[str] = []
+    port, web_port = free_port(), free_port()
+    run = start_run(tmp_path / "var", web_port=str(web_port), prefect_port=str(port), smtp_port=str(free_port()))
+    proc = run.proc
     try:
-        deadline = time.monotonic() + 180
-        assert proc.stdout is not None
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
-            if not line:
-                break
-            lines.append(line)
-            if "Press Ctrl-C to stop." in line:
-                break
-        output = "".join(lines)
+        _until(lambda: run.printed("Press Ctrl-C to stop.") or proc.poll() is not None, 180, "running")
+        output = run.output
         match = re.search(r"Prefect UI:\s+(http://127\.0\.0\.1:\d+)", output)
         assert match, output
         assert match.group(1) == f"http://127.0.0.1:{port}"
@@ -63,35 +38,22 @@ def test_run_starts_prints_the_prefect_ui_and_stops_on_ctrl_c(tmp_path: Path) ->
         assert httpx.get(f"{match.group(1)}/api/health", timeout=10).json() is True
         assert f"web app:     http://127.0.0.1:{web_port}/" in output
         assert "web app sign-in passwords in " in output
-        home = _wait_for_page(f"http://127.0.0.1:{web_port}/")
+        home = httpx.get(f"http://127.0.0.1:{web_port}/", timeout=10)  # "running" means it answers now
+        assert home.status_code == 200
         assert "我要投訴" in home.text and 'href="/mail"' not in home.text  # caught mail: signed-in staff only
         mail = httpx.get(f"http://127.0.0.1:{web_port}/mail", timeout=10)
         assert mail.status_code == 303 and mail.headers["location"] == "/staff/login?next=%2Fmail"
+        printed = len(run.lines)
         proc.send_signal(signal.SIGINT)
-        rest, _ = proc.communicate(timeout=60)
+        run.wait(60)
     finally:
         if proc.poll() is None:
             proc.kill()
+    rest = "".join(run.lines[printed:])
     assert proc.returncode == 0, rest
     assert rest.rstrip().endswith("stopped.")
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0, "the Prefect server is still listening after Ctrl-C"
-
-
-def _wait_for_page(url: str, timeout: float = 90.0) -> httpx.Response:
-    """The web process starts after the Prefect server is healthy: wait for its first answer."""
-    until = time.monotonic() + timeout
-    while True:
-        try:
-            response = httpx.get(url, timeout=5)
-            if response.status_code == 200:
-                return response
-        except httpx.HTTPError:
-            if time.monotonic() > until:
-                raise
-        if time.monotonic() > until:
-            raise AssertionError(f"{url} did not answer 200 within {timeout:.0f} s")
-        time.sleep(0.5)
 
 
 def _children(parent: int) -> dict[str, int]:
@@ -126,25 +88,15 @@ def _answers(url: str) -> bool:
 
 def test_each_part_killed_in_turn_comes_back_while_the_others_keep_serving(tmp_path: Path) -> None:
     ports = {"prefect": free_port(), "web": free_port(), "smtp": free_port()}
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PREFECT_")},
-        "ESTATECARE_VAR_DIR": str(tmp_path / "var"),
-        "ESTATECARE_PREFECT_PORT": str(ports["prefect"]),
-        "ESTATECARE_WEB_PORT": str(ports["web"]),
-        "ESTATECARE_SMTP_PORT": str(ports["smtp"]),
-        "ESTATECARE_SWEEP_EVERY_SECONDS": "2",
-        "ESTATECARE_SWEEP_AGE_SECONDS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "estatecare", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    run = start_run(
+        tmp_path / "var",
+        prefect_port=str(ports["prefect"]),
+        web_port=str(ports["web"]),
+        smtp_port=str(ports["smtp"]),
+        sweep_every_seconds="2",
+        sweep_age_seconds="1",
     )
-    lines: list[str] = []
-    threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    proc, lines = run.proc, run.lines
     web = f"http://127.0.0.1:{ports['web']}"
     probes = {
         "the mail catcher": lambda: _smtp_answers(ports["smtp"]),

@@ -20,7 +20,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from flows._naming import runs_page
 from models import Complaint, Escalation, Notification
 from models.enums import NotificationStatus
 from tests.e2e.browser_support import chromium_path
+from tests.e2e.run_support import start_run
 from tests.smtp_server import SmtpTestServer, free_port
 
 SWEEP_EVERY = 15  # seconds, for deliver-outbox and deadline-sweep
@@ -97,34 +97,23 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("scheduling")
     smtp = SmtpTestServer()
     smtp.start()
-    env = {
-        **os.environ,
-        "ESTATECARE_VAR_DIR": str(tmp / "var"),
-        "ESTATECARE_PREFECT_PORT": str(free_port()),
-        "ESTATECARE_WEB_PORT": str(free_port()),
-        "ESTATECARE_SMTP_PORT": str(smtp.port),
-        "ESTATECARE_MAIL_CATCHER": "false",
-        "ESTATECARE_OUTBOX_EVERY_SECONDS": str(SWEEP_EVERY),
-        "ESTATECARE_DEADLINE_SWEEP_EVERY_SECONDS": str(SWEEP_EVERY),
-        "ESTATECARE_SWEEP_EVERY_SECONDS": "2",
-        "ESTATECARE_SWEEP_AGE_SECONDS": "1",
-        "PYTHONUNBUFFERED": "1",
-    }
-    for name in [n for n in env if n.startswith("PREFECT_")]:
-        env.pop(name)  # the session's test harness must not leak into the product's own server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "estatecare", "run"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
+    prefect_port, web_port = free_port(), free_port()
+    run = start_run(
+        tmp / "var",
+        prefect_port=str(prefect_port),
+        web_port=str(web_port),
+        smtp_port=str(smtp.port),
+        mail_catcher="false",
+        outbox_every_seconds=str(SWEEP_EVERY),
+        deadline_sweep_every_seconds=str(SWEEP_EVERY),
+        sweep_every_seconds="2",
+        sweep_age_seconds="1",
     )
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(iter(proc.stdout.readline, "")), daemon=True).start()  # type: ignore[union-attr]
+    proc, output = run.proc, run.lines
     settings = Settings(
         var_dir=tmp / "var",
-        prefect_port=int(env["ESTATECARE_PREFECT_PORT"]),
-        web_port=int(env["ESTATECARE_WEB_PORT"]),
+        prefect_port=prefect_port,
+        web_port=web_port,
         smtp_port=smtp.port,
         mail_catcher=False,
         outbox_every_seconds=SWEEP_EVERY,
@@ -138,7 +127,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
         )
         assert proc.poll() is None, "".join(output)
         core = App.from_settings(settings)
-        yield Running(proc, env, settings, core, smtp, output)
+        yield Running(proc, run.env, settings, core, smtp, output)
         core.engine.dispose()
     finally:
         if proc.poll() is None:
