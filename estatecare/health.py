@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 
 from estatecare.settings import Settings
 
@@ -100,17 +100,18 @@ def prefect_api_url(settings: Settings) -> str:
     return (os.environ.get("PREFECT_API_URL") or f"http://127.0.0.1:{settings.prefect_port}/api").rstrip("/")
 
 
-async def check_database(settings: Settings) -> Part:
-    """``SELECT 1`` on our database."""
+async def check_database(settings: Settings, engine: Engine | None = None) -> Part:
+    """``SELECT 1`` on our database, through ``engine`` when the process has one."""
     from estatecare.db import make_engine
 
     def probe() -> None:
-        engine = make_engine(settings.db_url)
+        used = engine or make_engine(settings.db_url)
         try:
-            with engine.connect() as conn:
+            with used.connect() as conn:
                 conn.execute(text("SELECT 1"))
         finally:
-            engine.dispose()
+            if engine is None:
+                used.dispose()
 
     try:
         await asyncio.wait_for(asyncio.to_thread(probe), TIMEOUT)
@@ -149,14 +150,25 @@ async def check_smtp(host: str, port: int) -> Part:
 
 def scheduled_deployments(settings: Settings) -> dict[str, timedelta]:
     """Every shipped deployment that has a schedule, by full name, with its interval (the
-    gap between its next two dates for a cron or RRULE schedule)."""
-    from deployments import all_deployments
+    gap between its next two dates for a cron or RRULE schedule). Built once per schedule
+    settings and month: a monitor polling /api/health does not rebuild every deployment."""
+    key = (
+        settings.outbox_every_seconds,
+        settings.deadline_sweep_every_seconds,
+        settings.intake_sweep_every_seconds,
+        str(settings.policy_file),
+        datetime.now(UTC).strftime("%Y-%m"),
+    )
+    if key not in _SCHEDULED:
+        from deployments import all_deployments
 
-    found: dict[str, timedelta] = {}
-    for d in all_deployments(settings):
-        if d.schedules:
-            found[d.full_name] = _every(d.schedules[0].schedule)
-    return found
+        _SCHEDULED[key] = {
+            d.full_name: _every(d.schedules[0].schedule) for d in all_deployments(settings) if d.schedules
+        }
+    return _SCHEDULED[key]
+
+
+_SCHEDULED: dict[tuple[object, ...], dict[str, timedelta]] = {}
 
 
 def _every(schedule: Any) -> timedelta:
@@ -242,12 +254,13 @@ def _when(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-async def check(settings: Settings, *, web: bool = True) -> Health:
-    """Every part and every schedule; ``web=False`` when the web app itself is asking."""
+async def check(settings: Settings, *, web: bool = True, engine: Engine | None = None) -> Health:
+    """Every part and every schedule; ``web=False`` when the web app itself is asking (with
+    its ``engine``)."""
     now = datetime.now(UTC)
     api = prefect_api_url(settings)
     probes = [
-        check_database(settings),
+        check_database(settings, engine),
         check_http("Prefect API", f"{api}/health"),
         check_smtp(settings.smtp_host, settings.smtp_port),
     ]

@@ -21,6 +21,22 @@ from models import Complaint, Notification
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
 
 
+#: Demo staff addresses are ``who@DOMAIN`` (``head-engineering-ch@estatecare.localhost``).
+DOMAIN = "estatecare.localhost"
+#: The web app password the web tests give the staff they sign in as.
+PASSWORD = "a long enough password"
+#: The public complaint form, filled in as a resident would.
+FORM = {
+    "estate": "CH",
+    "building": "1座",
+    "unit": "101",
+    "complainant_name": "黃先生",
+    "contact_phone": "13900000001",
+    "contact_email": "wong@example.test",
+    "content": "廚房天花板漏水，已經滴了兩天",
+}
+
+
 @dataclass
 class Clock:
     """Time that tests move by hand."""

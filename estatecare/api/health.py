@@ -24,7 +24,7 @@ def router(core: App) -> APIRouter:
     async def health() -> JSONResponse:
         """Each part (database, Prefect API, flow server, mail) up or down, and for every
         scheduled deployment its state, last completed run and next scheduled run."""
-        report = await check(core.settings, web=False)
+        report = await check(core.settings, web=False, engine=core.engine)
         body: dict[str, Any] = report.public()
         body["parts"] = {"web app": "up", **body["parts"]}
         return JSONResponse(body, status_code=200 if report.ok else 503)

@@ -25,18 +25,8 @@ from sqlalchemy import func, select
 from estatecare.api.app import create_app
 from estatecare.webapp.accounts import set_password
 from models import Complaint, ComplaintAttachment
-from tests.lifecycle_support import SIGNATURE_PNG, World, make_world
+from tests.lifecycle_support import FORM, PASSWORD, SIGNATURE_PNG, World, make_world
 
-PASSWORD = "a long enough password"
-FORM = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-    "content": "廚房天花板漏水，已經滴了兩天",
-}
 COMPLAINT = {"estate": "CH", "content": "大堂漏水", "complainant_name": "何太", "contact_phone": "13900000002"}
 TOO_FAR = ("0001-01-01", "1999-12-31", "2101-01-01", "9999-12-31")
 

@@ -26,13 +26,11 @@ from estatecare.app import App
 from estatecare.settings import Settings
 from estatecare.webapp.accounts import set_password
 from models import Staff
-from tests.lifecycle_support import World, make_world
+from tests.lifecycle_support import DOMAIN, PASSWORD, World, make_world
 from tests.smtp_server import free_port
 
-DOMAIN = "estatecare.localhost"
 MANAGER = f"manager-ch@{DOMAIN}"
 NOBODY = f"nobody-ch@{DOMAIN}"
-PASSWORD = "a long enough password"
 
 MakeWorld = Callable[..., World]
 

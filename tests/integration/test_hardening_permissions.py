@@ -21,10 +21,8 @@ from estatecare.services.people import Actor
 from estatecare.webapp.access import my_tasks
 from estatecare.webapp.accounts import set_password
 from models import ComplaintAttachment, Escalation, Staff, WorkOrder
-from tests.lifecycle_support import World, make_world
+from tests.lifecycle_support import DOMAIN, PASSWORD, World, make_world
 
-DOMAIN = "estatecare.localhost"
-PASSWORD = "a long enough password"
 LEAK = {
     "estate": "CH",
     "building": "1座",

@@ -19,20 +19,9 @@ from estatecare.cli import app as cli
 from estatecare.mailcatcher import MailCatcher
 from estatecare.webapp.accounts import set_password
 from notifications.sender import SmtpConfig, deliver_pending
-from tests.lifecycle_support import World, make_world
+from tests.lifecycle_support import DOMAIN, FORM, PASSWORD, World, make_world
 from tests.smtp_server import free_port
 
-DOMAIN = "estatecare.localhost"
-PASSWORD = "a long enough password"
-FORM = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-    "content": "廚房天花板漏水，已經滴了兩天",
-}
 COOKIE = "estatecare_session"
 
 

@@ -25,19 +25,7 @@ from estatecare.webapp.i18n import LOCALE_DIR, TEMPLATE_DIR
 from models import Complaint, ComplaintAttachment, ContactView, Estate, Staff, UsedLink
 from models.enums import Role
 from notifications.i18n import missing_translations
-from tests.lifecycle_support import World, make_world
-
-DOMAIN = "estatecare.localhost"
-PASSWORD = "a long enough password"
-FORM = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-    "content": "廚房天花板漏水，已經滴了兩天",
-}
+from tests.lifecycle_support import DOMAIN, FORM, PASSWORD, World, make_world
 
 
 @pytest.fixture
