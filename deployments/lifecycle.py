@@ -18,16 +18,14 @@ from prefect.deployments.runner import RunnerDeployment
 from prefect.types.entrypoint import EntrypointType
 
 from estatecare.settings import Settings, get_settings
+from flows.after_revisit import after_revisit_flow
 from flows.assess import assess_flow
 from flows.assign import assign_flow
-from flows.close import close_flow
 from flows.deadline_sweep import deadline_sweep_flow
-from flows.escalation import escalation_flow
 from flows.intake import intake_flow
 from flows.intake_sweep import intake_sweep_flow
+from flows.notify import notify_flow
 from flows.receive import receive_flow
-from flows.resolve import resolve_flow
-from flows.revisit import revisit_flow
 
 
 def full_name(flow: Flow[..., Any]) -> str:
@@ -53,10 +51,8 @@ def deployables(settings: Settings | None = None) -> list[RunnerDeployment]:
         receive_flow,
         assess_flow,
         assign_flow,
-        resolve_flow,
-        escalation_flow,
-        revisit_flow,
-        close_flow,
+        notify_flow,
+        after_revisit_flow,
     ]
     return [
         *(deployment(f, tags=["lifecycle"]) for f in steps),

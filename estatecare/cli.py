@@ -162,7 +162,8 @@ def complaint_submit(
     from pydantic import ValidationError
 
     from estatecare.app import App
-    from estatecare.services import lifecycle
+    from estatecare.services import steps
+    from estatecare.services.errors import InvalidInput
     from estatecare.services.records import in_transaction
     from estatecare.services.schemas import ComplaintIn
 
@@ -185,8 +186,10 @@ def complaint_submit(
         return
     core = App.from_settings()
     try:
-        ref = in_transaction(core.sessions, lambda s: lifecycle.submit(core, s, data, datetime.now(UTC)).reference)
-    except lifecycle.InvalidInput as exc:
+        ref = in_transaction(
+            core.sessions, lambda s: steps.intake(core, s, data, None, datetime.now(UTC)).complaint.reference
+        )
+    except InvalidInput as exc:
         _fail(str(exc))
         return
     typer.echo(ref)

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
-from flows._naming import Ref, label
+from estatecare.services.steps import FollowUp, Then
+from flows._naming import label
+from models.ref import Ref
 
 log = logging.getLogger("estatecare.dispatch")
 
@@ -22,20 +24,17 @@ FlowFn = Callable[..., Awaitable[Any]]
 
 
 def lifecycle_flows() -> dict[str, FlowFn]:
-    """The flow that continues each kind of step."""
-    from flows.close import close_flow
-    from flows.escalation import escalation_flow
+    """The flow that continues each kind of step (the step table's ``Then``)."""
+    from flows.after_revisit import after_revisit_flow
     from flows.intake import intake_flow
-    from flows.resolve import resolve_flow
-    from flows.revisit import revisit_flow
+    from flows.notify import notify_flow
 
-    return {
-        "intake": intake_flow,
-        "resolve": resolve_flow,
-        "escalation": escalation_flow,
-        "revisit": revisit_flow,
-        "close": close_flow,
+    flows: dict[Then, FlowFn] = {
+        Then.INTAKE: intake_flow,
+        Then.NOTIFY: notify_flow,
+        Then.AFTER_REVISIT: after_revisit_flow,
     }
+    return {then.value: f for then, f in flows.items()}
 
 
 def step_deployments() -> dict[str, str]:
@@ -153,6 +152,11 @@ class Dispatcher:
         if step not in self.flows:
             raise KeyError(f"unknown lifecycle step {step!r}")
         self._queue.put_nowait((step, ref))
+
+    def follow(self, follow_ups: Iterable[FollowUp]) -> None:
+        """Queue what continues the steps just taken (``run_step``'s answer)."""
+        for item in follow_ups:
+            self.submit(item.then.value, item.ref)
 
     async def idle(self) -> None:
         """Wait until everything queued so far has been run."""

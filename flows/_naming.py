@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from prefect.client.orchestration import PrefectClient
 from prefect.context import FlowRunContext
 
-Ref = tuple[int, str, str, str]  # complaint id, reference, estate code, category
+from models.ref import Ref
 
 
 def label(refs: Sequence[Ref]) -> str:

@@ -11,8 +11,9 @@ from __future__ import annotations
 from prefect import flow
 
 from flows._delivery import deliver
-from flows._naming import Ref, tag_run
 from flows._naming import label as name_of
+from flows._naming import tag_run
+from models.ref import Ref
 from tasks import lifecycle
 
 

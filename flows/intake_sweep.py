@@ -6,9 +6,9 @@ from __future__ import annotations
 from prefect import flow
 
 from flows._naming import label
+from flows.after_revisit import after_revisit_flow
 from flows.assign import assign_flow
 from flows.intake import intake_flow
-from flows.revisit import revisit_flow
 from tasks import lifecycle
 
 BATCH = 200
@@ -24,8 +24,8 @@ async def intake_sweep_flow(older_than_seconds: float = 30.0, limit: int = 1000)
     follow_ups = await lifecycle.pending_follow_ups(limit)
     if follow_ups["assign"]:
         await assign_flow(follow_ups["assign"], label=label(follow_ups["assign"]))
-    if follow_ups["revisit"]:
-        await revisit_flow(follow_ups["revisit"], label=label(follow_ups["revisit"]))
+    if follow_ups["after-revisit"]:
+        await after_revisit_flow(follow_ups["after-revisit"], label=label(follow_ups["after-revisit"]))
     if waiting:
         print(f"{len(waiting)} waiting complaint(s) taken through intake")
     return len(waiting)

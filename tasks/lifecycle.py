@@ -24,7 +24,7 @@ from estatecare.app import App
 from estatecare.runtime import current_app
 from estatecare.services import claims, lifecycle
 from estatecare.services.errors import ConflictError
-from flows._naming import Ref
+from models.ref import Ref
 
 T = TypeVar("T")
 ATTEMPTS = 4

@@ -4,7 +4,6 @@ Each step runs in one database transaction (state change, history record, queued
 answers, and then dispatches the flow that continues the lifecycle.
 """
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
@@ -24,8 +23,8 @@ from estatecare.api.limits import BodyLimitMiddleware, BodyLimits
 from estatecare.api.responses import allow_all_methods, api_or_web, declare_errors
 from estatecare.app import App
 from estatecare.dispatch import Dispatcher
-from estatecare.services import idempotency, lifecycle, revisits, tokens
-from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from estatecare.services import idempotency, revisits, steps, tokens
+from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.monthly_report import MonthlyReport
 from estatecare.services.people import Actor
 from estatecare.services.schemas import (
@@ -50,7 +49,6 @@ from estatecare.services.schemas import (
 )
 from estatecare.webapp.app import create_webapp
 from estatecare.webapp.security import IntakeLimits, Refusal
-from models import Complaint
 from models.enums import Channel, ComplaintStatus
 from models.lifecycle import IllegalTransition
 
@@ -120,13 +118,6 @@ def create_app(
     async def run(work: Callable[[Session], T]) -> T:
         return await core.run(work)
 
-    def dispatch(step: str, *complaint_ids: int) -> None:
-        if dispatcher is None:
-            return
-        with core.sessions() as session:
-            for ref in lifecycle.describe(session, list(complaint_ids)):
-                dispatcher.submit(step, ref)
-
     async def current_staff(authorization: Annotated[str | None, Header()] = None) -> Actor:
         try:
             token = tokens.bearer_token(authorization)
@@ -145,8 +136,8 @@ def create_app(
     async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
-    @api.exception_handler(lifecycle.InvalidInput)
-    async def _invalid(_: Request, exc: lifecycle.InvalidInput) -> JSONResponse:
+    @api.exception_handler(InvalidInput)
+    async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
         message = str(exc).split(": ", 1)[-1]
         return JSONResponse(
             {"detail": [{"loc": ["body", exc.field], "msg": message, "type": "value_error"}]}, status_code=422
@@ -238,12 +229,13 @@ def create_app(
         key = f"api:{receiver.id if receiver else 'public'}:{idempotency_key}" if idempotency_key else None
         digest = idempotency.request_hash(data.model_dump(mode="json"))
 
-        def tx(session: Session) -> tuple[idempotency.Kept, Complaint | None]:
+        def tx(session: Session) -> tuple[idempotency.Kept, steps.Intake | None]:
             if key is not None and (kept := idempotency.replay(session, key, digest)) is not None:
                 return kept, None
             if receiver is None and (refusal := intake_limits.admit(address)) is not None:
                 raise TooMany(refusal)
-            complaint = lifecycle.submit(core, session, data, now(), receiver)
+            taken = steps.intake(core, session, data, receiver, now())
+            complaint = taken.complaint
             answer = views.Accepted(
                 reference=complaint.reference,
                 status=ComplaintStatus(complaint.status),
@@ -252,18 +244,18 @@ def create_app(
             first = idempotency.Kept(201, answer.model_dump_json())
             if key is not None:
                 idempotency.keep(session, key, digest, first, now())
-            return first, complaint
+            return first, taken
 
         try:
-            answer, complaint = await run(tx)
+            answer, taken = await run(tx)
         except IntegrityError:
             kept = await run(lambda s: idempotency.replay(s, key, digest)) if key is not None else None
             if kept is None:
                 raise
-            answer, complaint = kept, None  # the same key sent twice at once: the first one stands
-        if complaint is not None and dispatcher is not None:
-            dispatcher.submit("intake", (complaint.id, complaint.reference, data.estate, ""))
-        replayed = {"Idempotent-Replayed": "true"} if complaint is None else {}
+            answer, taken = kept, None  # the same key sent twice at once: the first one stands
+        if taken is not None and dispatcher is not None:
+            dispatcher.follow([taken.follow_up])
+        replayed = {"Idempotent-Replayed": "true"} if taken is None else {}
         return Response(answer.body, status_code=answer.status_code, media_type="application/json", headers=replayed)
 
     # ------------------------------------------------------------------ reading
@@ -288,86 +280,67 @@ def create_app(
         """State, deadlines, assignee, escalation level, duplicates and the full history."""
         return await run(lambda s: views.complaint_detail(s, actor, reference, now()))
 
-    # ------------------------------------------------------------------ steps
+    # ------------------------------------------------------------------ steps (the step table)
 
-    async def step(reference: str, work: Callable[[Session], Complaint], follow: str | None) -> views.StepResult:
-        def tx(session: Session) -> views.StepResult:
-            complaint = work(session)
-            session.flush()
-            return views.StepResult(
-                reference=complaint.reference,
-                status=ComplaintStatus(complaint.status),
-                version=complaint.version,
-                escalation_level=complaint.escalation_level,
-            )
+    async def take(name: str, target: str | int, data: BaseModel, actor: Actor) -> steps.StepDone:
+        done = await steps.run_step(core, name, target, data, actor, now())
+        if dispatcher is not None:
+            dispatcher.follow(done.follow_ups)
+        return done
 
-        result = await run(tx)
-        if follow:
-            await asyncio.to_thread(dispatch, follow, *await run(lambda s: _ids(s, reference)))
-        return result
+    async def step(reference: str, name: str, data: BaseModel, actor: Actor) -> views.StepResult:
+        done = await take(name, reference, data, actor)
+        return views.StepResult(
+            reference=reference,
+            status=ComplaintStatus(done.status or ComplaintStatus.RECEIVED),
+            version=done.version or 0,
+            escalation_level=done.escalation_level or 0,
+        )
 
     @api.post("/api/complaints/{reference}/assessment", response_model=views.StepResult, tags=["steps"])
     async def post_assessment(reference: str, data: AssessmentIn, actor: StaffDep) -> views.StepResult:
         """Valid (category, severity, urgency) or invalid with the explanation (R-AS-1..3)."""
-        return await step(reference, lambda s: lifecycle.assess(core, s, reference, data, actor, now()), "intake")
+        return await step(reference, "assess", data, actor)
 
     @api.post("/api/complaints/{reference}/assignment", response_model=views.StepResult, tags=["steps"])
     async def post_assignment(reference: str, data: AssignmentIn, actor: StaffDep) -> views.StepResult:
         """Assign or reassign: department, person, deadline (R-HD-2)."""
-        return await step(reference, lambda s: lifecycle.assign(core, s, reference, data, actor, now()), "escalation")
+        return await step(reference, "assign", data, actor)
 
     @api.post("/api/complaints/{reference}/escalation", response_model=views.StepResult, tags=["steps"])
     async def post_escalation(reference: str, data: EscalationIn, actor: StaffDep) -> views.StepResult:
         """A transfer sheet: the handler cannot settle it, the superior decides (R-HD-3)."""
-
-        def work(s: Session) -> Complaint:
-            esc = lifecycle.request_transfer(core, s, reference, data, actor, now())
-            complaint = s.get(Complaint, esc.complaint_id)
-            assert complaint is not None
-            return complaint
-
-        return await step(reference, work, "escalation")
+        return await step(reference, "transfer", data, actor)
 
     @api.post("/api/complaints/{reference}/escalation/decision", response_model=views.StepResult, tags=["steps"])
     async def post_decision(reference: str, data: DecisionIn, actor: StaffDep) -> views.StepResult:
         """The superior's decision: department, person, deadline -> work arrangement notice (R-HD-3)."""
-        return await step(reference, lambda s: lifecycle.decide(core, s, reference, data, actor, now()), "escalation")
+        return await step(reference, "decide", data, actor)
 
     @api.post("/api/complaints/{reference}/progress", response_model=views.StepResult, tags=["steps"])
     async def post_progress(reference: str, data: ProgressIn, actor: StaffDep) -> views.StepResult:
         """A progress update to the complainant, with the next reply date (R-HD-5)."""
-        return await step(reference, lambda s: lifecycle.progress(core, s, reference, data, actor, now()), "resolve")
+        return await step(reference, "progress", data, actor)
 
     @api.post("/api/complaints/{reference}/resolution", response_model=views.StepResult, tags=["steps"])
     async def post_resolution(reference: str, data: ResolutionIn, actor: StaffDep) -> views.StepResult:
         """The handler's result; the department head is asked to confirm (R-HD-6)."""
-        return await step(reference, lambda s: lifecycle.resolve(core, s, reference, data, actor, now()), "resolve")
+        return await step(reference, "resolve", data, actor)
 
     @api.post("/api/complaints/{reference}/resolution/confirmation", response_model=views.StepResult, tags=["steps"])
     async def post_confirmation(reference: str, data: ConfirmationIn, actor: StaffDep) -> views.StepResult:
         """The department head confirms (reply, revisit due) or returns the result (R-HD-6, R-RV-3)."""
-        return await step(reference, lambda s: lifecycle.confirm(core, s, reference, data, actor, now()), "resolve")
+        return await step(reference, "confirm", data, actor)
 
     @api.post("/api/complaints/{reference}/revisits", response_model=views.StepResult, tags=["steps"])
     async def post_revisit(reference: str, data: RevisitIn, actor: StaffDep) -> views.StepResult:
         """Record a revisit: method, answers, satisfaction, signature or refusal note (R-RV-7..11)."""
-        new_ids: list[int] = []
-
-        def work(s: Session) -> Complaint:
-            outcome = lifecycle.record_revisit(core, s, reference, data, actor, now())
-            if outcome.new_complaint is not None:
-                new_ids.append(outcome.new_complaint.id)
-            return outcome.complaint
-
-        result = await step(reference, work, "revisit")
-        if new_ids:
-            await asyncio.to_thread(dispatch, "intake", *new_ids)
-        return result
+        return await step(reference, "revisit", data, actor)
 
     @api.post("/api/complaints/{reference}/close", response_model=views.StepResult, tags=["steps"])
     async def post_close(reference: str, data: CloseIn, actor: StaffDep) -> views.StepResult:
         """Close when R-RV-14 holds."""
-        return await step(reference, lambda s: lifecycle.close(core, s, reference, data, actor, now()), "close")
+        return await step(reference, "close", data, actor)
 
     @api.post("/api/work-orders", status_code=201, response_model=views.WorkOrderOut, tags=["work orders"])
     async def post_work_order(data: WorkOrderIn, actor: StaffDep) -> views.WorkOrderOut:
@@ -401,7 +374,7 @@ def create_app(
         """Answer several due revisits about one shared problem with one open letter, filed with each
         (R-RV-12): all are recorded done by letter with its reference, or none. No satisfaction is
         recorded; complaint revisits (R-RV-14) and first revisits planned on site are refused."""
-        return await run(lambda s: revisits.answer_by_open_letter(s, actor, data, now()))
+        return (await take("open-letter", 0, data, actor)).answer  # type: ignore[no-any-return]
 
     @api.post("/api/revisits/{revisit_id}", response_model=revisits.RecordedRevisit, tags=["revisits"])
     async def post_order_revisit(
@@ -410,29 +383,13 @@ def create_app(
         """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
         (R-RV-7, R-RV-8); unsatisfied sets the next revisit (R-RV-11); a new issue becomes a
         complaint (R-RV-10). A complaint's revisit is recorded on the complaint (409 here)."""
-        new_ids: list[int] = []
-
-        def work(s: Session) -> revisits.RecordedRevisit:
-            outcome = revisits.record_order_revisit(core, s, revisit_id, data, actor, now())
-            if outcome.new_complaint is not None:
-                new_ids.append(outcome.new_complaint.id)
-            return revisits.recorded(outcome)
-
-        result = await run(work)
-        if new_ids:
-            await asyncio.to_thread(dispatch, "intake", *new_ids)
-        return result
+        return (await take("order-revisit", revisit_id, data, actor)).answer  # type: ignore[no-any-return]
 
     @api.post("/api/revisits/{revisit_id}/review", response_model=revisits.RevisitItem, tags=["revisits"])
     async def post_revisit_review(revisit_id: RowIdInPath, data: ReviewIn, actor: StaffDep) -> revisits.RevisitItem:
         """A supervisor of the revisit's estate (or a leader) reviews a done revisit record, a complaint's
         or a work order's, and signs an opinion (R-RV-9); not the person who recorded it. Once only."""
-
-        def work(s: Session) -> revisits.RevisitItem:
-            revisits.review_revisit(s, actor, revisit_id, data, now())
-            return revisits.revisit_item(s, actor, revisit_id, now())
-
-        return await run(work)
+        return (await take("review", revisit_id, data, actor)).answer  # type: ignore[no-any-return]
 
     @api.get("/api/reports/monthly", response_model=MonthlyReport, tags=["reports"])
     async def get_monthly_report(
@@ -460,8 +417,3 @@ def create_app(
     api.router.redirect_slashes = False
     api.router.default = api_or_web(create_webapp(core, dispatcher, clock=now, intake_limits=intake_limits))
     return api
-
-
-def _ids(session: Session, reference: str) -> list[int]:
-    cid = session.scalar(select(Complaint.id).where(Complaint.reference == reference))
-    return [cid] if cid is not None else []

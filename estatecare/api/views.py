@@ -14,8 +14,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from estatecare.app import App
-from estatecare.services.errors import Forbidden
-from estatecare.services.lifecycle import InvalidInput, may_see_contact
+from estatecare.services.errors import Forbidden, InvalidInput
+from estatecare.services.lifecycle import may_see_contact
 from estatecare.services.people import Actor, check_step
 from estatecare.services.records import complaint_for
 from estatecare.services.schemas import WorkOrderIn

@@ -21,3 +21,11 @@ class WrongState(ConflictError):
     def __init__(self, message: str, state: str) -> None:
         self.state = state
         super().__init__(message)
+
+
+class InvalidInput(ValueError):
+    """Input that passed the schema but not the data (unknown estate, unit...): names the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}")

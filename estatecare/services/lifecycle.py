@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.services import messages
-from estatecare.services.errors import ConflictError, Forbidden, NotFound
+from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound
 from estatecare.services.people import (
     Actor,
     check_step,
@@ -65,6 +65,7 @@ from models.lifecycle import Action, IllegalTransition
 from models.permissions import SUPERVISORS as SUPERVISORS  # the role sets, re-exported for callers
 from models.permissions import VISITORS as VISITORS
 from models.permissions import Step
+from models.ref import Ref
 
 S = ComplaintStatus
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -80,14 +81,6 @@ def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
     if actor.role in SUPERVISORS or actor.role in VISITORS:
         return True
     return complaint.assignee_id == actor.id and ComplaintStatus(complaint.status) in ASSIGNED_STATES
-
-
-class InvalidInput(ValueError):
-    """Input that passed the schema but not the data (unknown estate, unit...): names the field."""
-
-    def __init__(self, field: str, message: str) -> None:
-        self.field = field
-        super().__init__(f"{field}: {message}")
 
 
 # --------------------------------------------------------------------------- intake
@@ -947,9 +940,6 @@ def _id(actor: Actor | None) -> int | None:
     return actor.id if actor is not None else None
 
 
-Ref = tuple[int, str, str, str]  # complaint id, reference, estate code, category ("" if none)
-
-
 def describe(session: Session, ids: list[int]) -> list[Ref]:
     """Reference, estate and category of each complaint: what names and tags its flow runs."""
     if not ids:
@@ -960,7 +950,7 @@ def describe(session: Session, ids: list[int]) -> list[Ref]:
         .where(Complaint.id.in_(ids))
         .order_by(Complaint.id)
     )
-    return [(cid, ref, code, cat.value if cat else "") for cid, ref, code, cat in rows]
+    return [Ref(cid, ref, code, cat.value if cat else "") for cid, ref, code, cat in rows]
 
 
 def pending_follow_ups(session: Session, limit: int = 500) -> dict[str, list[Ref]]:
@@ -980,4 +970,4 @@ def pending_follow_ups(session: Session, limit: int = 500) -> dict[str, list[Ref
     to_conclude = session.scalars(
         select(Complaint.id).where(Complaint.status == S.REVISIT_DUE, done_revisit, ~open_revisit).limit(limit)
     ).all()
-    return {"assign": describe(session, list(to_assign)), "revisit": describe(session, list(to_conclude))}
+    return {"assign": describe(session, list(to_assign)), "after-revisit": describe(session, list(to_conclude))}

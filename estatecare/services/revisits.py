@@ -22,9 +22,8 @@ from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
-from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.lifecycle import (
-    InvalidInput,
     check_revisit_record,
     complaint_from_revisit,
     revisit_done_at,

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, TypeVar
 from urllib.parse import quote, urlencode
@@ -41,8 +41,8 @@ from estatecare.api import views
 from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, Stored, TooLarge
 from estatecare.dispatch import Dispatcher
-from estatecare.services import idempotency, lifecycle, revisits
-from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from estatecare.services import idempotency, lifecycle, revisits, steps
+from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.people import Actor, complaint_case, may, require_role
 from estatecare.services.records import complaint_for, get_complaint, in_transaction
 from estatecare.services.schemas import (
@@ -95,8 +95,6 @@ log = logging.getLogger("estatecare.webapp")
 T = TypeVar("T")
 S = ComplaintStatus
 TASKS = ("assessment", "resolution", "confirmation", "revisit", "decision", "escalation")
-#: Steps after which an email link has done its job and is spent.
-FINAL_OPS = {"assess", "resolve", "transfer", "confirm", "revisit", "decide"}
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
     "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -396,16 +394,9 @@ def create_webapp(
         if claim is not None:
             session.add(UsedLink(jti=claim.jti, staff_id=claim.staff_id, path=claim.path[:300], used_at=at))
 
-    async def dispatch(step: str, *references: str) -> None:
-        if dispatcher is None or not references:
-            return
-
-        def refs(session: Session) -> list[lifecycle.Ref]:
-            ids = list(session.scalars(select(Complaint.id).where(Complaint.reference.in_(references))))
-            return lifecycle.describe(session, ids)
-
-        for ref in await db(refs):
-            dispatcher.submit(step, ref)
+    def follow(follow_ups: Sequence[steps.FollowUp]) -> None:
+        if dispatcher is not None:
+            dispatcher.follow(follow_ups)
 
     def client_key(request: Request) -> str:
         return request.client.host if request.client else "unknown"
@@ -528,10 +519,11 @@ def create_webapp(
             log.warning("photos of an online complaint not stored: %s", exc)
             return await complaint_form(request, values, {"photos": "storage"}, 507, token)
 
-        def save(session: Session) -> tuple[str, bool]:
+        def save(session: Session) -> tuple[str, steps.FollowUp | None]:
             if key is not None and (first := idempotency.recall(session, key)) is not None:
-                return first.body, False
-            complaint = lifecycle.submit(core, session, valid, now())
+                return first.body, None
+            taken = steps.intake(core, session, valid, None, now())
+            complaint = taken.complaint
             for photo, item in stored:
                 session.add(
                     ComplaintAttachment(
@@ -547,22 +539,22 @@ def create_webapp(
             if key is not None:
                 digest = idempotency.request_hash(values)
                 idempotency.keep(session, key, digest, idempotency.Kept(303, complaint.reference), now())
-            return complaint.reference, True
+            return complaint.reference, taken.follow_up
 
         try:
             reference, created = await db(save)
         except BaseException as exc:
             for _, item in stored:  # nothing half-written: no file without its complaint
                 store.delete(item.stored_name)
-            if isinstance(exc, lifecycle.InvalidInput):
+            if isinstance(exc, InvalidInput):
                 return await complaint_form(request, values, {exc.field: str(exc).split(": ", 1)[-1]}, 422, token)
             if isinstance(exc, IntegrityError) and key is not None:  # sent twice at once: the first stands
                 first = await db(lambda s: idempotency.recall(s, key))
                 if first is not None:
                     return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)
             raise
-        if created:
-            await dispatch("intake", reference)
+        if created is not None:
+            follow([created])
         else:
             for _, item in stored:
                 store.delete(item.stored_name)
@@ -839,7 +831,7 @@ def create_webapp(
         try:
             return _local_date(value, zone, end_of_day=end_of_day)
         except ValueError as exc:
-            raise lifecycle.InvalidInput("due_at", "use the form YYYY-MM-DD") from exc
+            raise InvalidInput("due_at", "use the form YYYY-MM-DD") from exc
 
     def build_step(op: str, form: FormData, version: int | None) -> Any:
         """The validated input of one step (a pydantic model), by operation."""
@@ -896,15 +888,6 @@ def create_webapp(
         "decision": {"decide"},
         "escalation": {"decide"},
     }
-    follow = {
-        "assess": "intake",
-        "resolve": "resolve",
-        "progress": "resolve",
-        "transfer": "escalation",
-        "confirm": "resolve",
-        "revisit": "revisit",
-        "decide": "escalation",
-    }
 
     @web.post("/staff/complaints/{reference}/{task}", response_class=HTMLResponse)
     async def task_post(request: Request, reference: str, task: str) -> Response:
@@ -923,40 +906,19 @@ def create_webapp(
             data = build_step(op, form, version)
         except ValidationError as exc:
             return await action_page(request, reference, task, token, values, _errors(exc), 422, actor)
-        except lifecycle.InvalidInput as exc:
+        except InvalidInput as exc:
             return await action_page(request, reference, task, token, values, {exc.field: str(exc)}, 422, actor)
         at = now()
-        new_refs: list[str] = []
-
-        def work(session: Session) -> None:
-            if op == "assess":
-                lifecycle.assess(core, session, reference, data, actor, at)
-            elif op == "resolve":
-                lifecycle.resolve(core, session, reference, data, actor, at)
-            elif op == "progress":
-                lifecycle.progress(core, session, reference, data, actor, at)
-            elif op == "transfer":
-                lifecycle.request_transfer(core, session, reference, data, actor, at)
-            elif op == "confirm":
-                lifecycle.confirm(core, session, reference, data, actor, at)
-            elif op == "decide":
-                lifecycle.decide(core, session, reference, data, actor, at)
-            elif op == "revisit":
-                outcome = lifecycle.record_revisit(core, session, reference, data, actor, at)
-                if outcome.new_complaint is not None:
-                    new_refs.append(outcome.new_complaint.reference)
-            if op in FINAL_OPS:
-                spend(session, claim, at)
-
+        ends_task = steps.STEPS[op].ends_task
         try:
-            await db(work)
-        except lifecycle.InvalidInput as exc:
+            done = await steps.run_step(
+                core, op, reference, data, actor, at, also=(lambda s: spend(s, claim, at)) if ends_task else None
+            )
+        except InvalidInput as exc:
             message = str(exc).split(": ", 1)[-1]
             return await action_page(request, reference, task, token, values, {exc.field: message}, 422, actor)
-        await dispatch(follow[op], reference)
-        if new_refs:
-            await dispatch("intake", *new_refs)
-        if op not in FINAL_OPS:
+        follow(done.follow_ups)
+        if not ends_task:
             target = request.url.path + (f"?{urlencode({links.QUERY_KEY: token})}" if token else "")
             return RedirectResponse(target + ("&" if token else "?") + "saved=" + op, status_code=303)
         return render(request, "done.html", reference=reference, op=op, via_link=claim is not None)
@@ -1010,13 +972,12 @@ def create_webapp(
         except ValidationError as exc:
             return await order_revisit_page(request, actor, revisit_id, values, _errors(exc), 422)
         try:
-            outcome = await db(lambda s: revisits.record_order_revisit(core, s, revisit_id, data, actor, at))
-        except lifecycle.InvalidInput as exc:
+            done = await steps.run_step(core, "order-revisit", revisit_id, data, actor, at)
+        except InvalidInput as exc:
             message = str(exc).split(": ", 1)[-1]
             return await order_revisit_page(request, actor, revisit_id, values, {exc.field: message}, 422)
-        if outcome.new_complaint is not None:
-            await dispatch("intake", outcome.new_complaint.reference)
-        return render(request, "done.html", reference=outcome.work_order.reference, op="revisit", work_order=True)
+        follow(done.follow_ups)
+        return render(request, "done.html", reference=done.answer.work_order, op="revisit", work_order=True)
 
     @web.post("/staff/revisits/{revisit_id}/review", response_class=HTMLResponse)
     async def revisit_review_post(request: Request, revisit_id: RowIdInPath) -> Response:
@@ -1027,7 +988,7 @@ def create_webapp(
             data = ReviewIn(**values)
         except ValidationError as exc:
             return await order_revisit_page(request, actor, revisit_id, values, _errors(exc), 422)
-        await db(lambda s: revisits.review_revisit(s, actor, revisit_id, data, now()))
+        await steps.run_step(core, "review", revisit_id, data, actor, now())
         return RedirectResponse(f"/staff/revisits/{revisit_id}#review", status_code=303)
 
     # ------------------------------------------------------------------ the register
