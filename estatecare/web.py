@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from uvicorn.config import LOGGING_CONFIG
 
 from estatecare import runtime
-from estatecare.api.app import create_app
 from estatecare.app import App
 from estatecare.dispatch import Dispatcher, deployment_flows, start_sweep_deployment
 from estatecare.runtime import use_app
+from estatecare.server import create_app
 from estatecare.services import lifecycle
 from notifications import render_pool
 from notifications.sender import SmtpConfig
@@ -97,6 +97,6 @@ def serve(core: App | None = None) -> None:
         log_config=log_config(),
         timeout_keep_alive=75,
         # uvicorn would believe X-Forwarded-For from 127.0.0.1; the app itself believes it
-        # only from ESTATECARE_TRUSTED_PROXIES (see estatecare.api.app)
+        # only from ESTATECARE_TRUSTED_PROXIES (see estatecare.api.app.create_api)
         proxy_headers=False,
     )

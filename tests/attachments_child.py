@@ -10,7 +10,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from estatecare.api.app import create_app
+from estatecare.server import create_app
 from tests.lifecycle_support import make_world
 
 

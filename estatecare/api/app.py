@@ -20,10 +20,13 @@ from estatecare.api import reports, views
 from estatecare.api.attachments import router as attachments_router
 from estatecare.api.health import router as health_router
 from estatecare.api.limits import BodyLimitMiddleware, BodyLimits
-from estatecare.api.responses import allow_all_methods, api_or_web, declare_errors
+from estatecare.api.responses import allow_all_methods, declare_errors
 from estatecare.app import App
 from estatecare.dispatch import Dispatcher
-from estatecare.services import idempotency, revisits, steps, tokens
+from estatecare.rate_limits import IntakeLimits, Refusal
+from estatecare.reads import complaints
+from estatecare.reads import revisits as revisit_reads
+from estatecare.services import idempotency, revisits, steps, tokens, work_orders
 from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.monthly_report import MonthlyReport
 from estatecare.services.people import Actor
@@ -47,8 +50,6 @@ from estatecare.services.schemas import (
     When,
     WorkOrderIn,
 )
-from estatecare.webapp.app import create_webapp
-from estatecare.webapp.security import IntakeLimits, Refusal
 from models.enums import Channel, ComplaintStatus
 from models.lifecycle import IllegalTransition
 
@@ -88,10 +89,14 @@ INTAKE_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(
-    core: App, dispatcher: Dispatcher | None = None, *, clock: Callable[[], datetime] | None = None
+def create_api(
+    core: App,
+    dispatcher: Dispatcher | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    intake_limits: IntakeLimits | None = None,
 ) -> FastAPI:
-    """The web application over ``core``; ``dispatcher`` continues steps in Prefect flows."""
+    """The REST API over ``core``; ``dispatcher`` continues steps in Prefect flows."""
     now = clock or (lambda: datetime.now(UTC))
 
     @asynccontextmanager
@@ -113,7 +118,7 @@ def create_app(
     if core.settings.trusted_proxies.strip():
         # the client address (rate limits) from X-Forwarded-For, only when a listed proxy sent it
         api.add_middleware(ProxyHeadersMiddleware, trusted_hosts=core.settings.trusted_proxies)
-    intake_limits = IntakeLimits(core.settings.public_form_rate, core.settings.public_total_rate)
+    intake_limits = intake_limits or IntakeLimits(core.settings.public_form_rate, core.settings.public_total_rate)
 
     async def run(work: Callable[[Session], T]) -> T:
         return await core.run(work)
@@ -260,7 +265,7 @@ def create_app(
 
     # ------------------------------------------------------------------ reading
 
-    @api.get("/api/complaints", response_model=views.ComplaintPage, tags=["complaints"])
+    @api.get("/api/complaints", response_model=complaints.ComplaintPage, tags=["complaints"])
     async def list_complaints(
         actor: StaffDep,
         status: ComplaintStatus | None = None,
@@ -269,16 +274,16 @@ def create_app(
         overdue: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    ) -> views.ComplaintPage:
+    ) -> complaints.ComplaintPage:
         """The register: filter by status, estate, assignee, overdue (staff see their estate only)."""
         return await run(
-            lambda s: views.complaint_page(s, actor, status, estate, assignee, overdue, limit, offset, now())
+            lambda s: complaints.complaint_page(s, actor, status, estate, assignee, overdue, limit, offset, now())
         )
 
-    @api.get("/api/complaints/{reference}", response_model=views.ComplaintDetail, tags=["complaints"])
-    async def get_complaint(reference: str, actor: StaffDep) -> views.ComplaintDetail:
+    @api.get("/api/complaints/{reference}", response_model=complaints.ComplaintDetail, tags=["complaints"])
+    async def get_complaint(reference: str, actor: StaffDep) -> complaints.ComplaintDetail:
         """State, deadlines, assignee, escalation level, duplicates and the full history."""
-        return await run(lambda s: views.complaint_detail(s, actor, reference, now()))
+        return await run(lambda s: complaints.complaint_detail(s, actor, reference, now()))
 
     # ------------------------------------------------------------------ steps (the step table)
 
@@ -342,13 +347,13 @@ def create_app(
         """Close when R-RV-14 holds."""
         return await step(reference, "close", data, actor)
 
-    @api.post("/api/work-orders", status_code=201, response_model=views.WorkOrderOut, tags=["work orders"])
-    async def post_work_order(data: WorkOrderIn, actor: StaffDep) -> views.WorkOrderOut:
+    @api.post("/api/work-orders", status_code=201, response_model=work_orders.WorkOrderOut, tags=["work orders"])
+    async def post_work_order(data: WorkOrderIn, actor: StaffDep) -> work_orders.WorkOrderOut:
         """Register a job done for a resident; urgent, major and renovation jobs get their own revisit
         (R-RV-4, R-RV-5); general repair and cleaning join the monthly draw (R-RV-6)."""
-        return await run(lambda s: views.create_work_order(core, s, data, actor, now()))
+        return await run(lambda s: work_orders.create_work_order(core, s, data, actor, now()))
 
-    @api.get("/api/revisits", response_model=revisits.RevisitPage, tags=["revisits"])
+    @api.get("/api/revisits", response_model=revisit_reads.RevisitPage, tags=["revisits"])
     async def list_revisits(
         actor: StaffDep,
         estate: Annotated[str | None, Query(description="an estate's code; default: yours (leaders: all)")] = None,
@@ -361,16 +366,18 @@ def create_app(
         ] = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-    ) -> revisits.RevisitPage:
+    ) -> revisit_reads.RevisitPage:
         """The service centre's revisits, soonest due first: sampled orders (R-RV-6), major jobs and
         renovations (R-RV-4, R-RV-5), complaints (R-RV-3). Staff of an estate see their own."""
         return await run(
-            lambda s: revisits.revisit_page(core, s, actor, estate, due_before, done, limit, offset, now(), reviewed)
+            lambda s: revisit_reads.revisit_page(
+                core, s, actor, estate, due_before, done, limit, offset, now(), reviewed
+            )
         )
 
     # before /api/revisits/{revisit_id}, which would take "open-letter" for an id (and answer 422)
-    @api.post("/api/revisits/open-letter", response_model=list[revisits.RevisitItem], tags=["revisits"])
-    async def post_open_letter(data: OpenLetterIn, actor: StaffDep) -> list[revisits.RevisitItem]:
+    @api.post("/api/revisits/open-letter", response_model=list[revisit_reads.RevisitItem], tags=["revisits"])
+    async def post_open_letter(data: OpenLetterIn, actor: StaffDep) -> list[revisit_reads.RevisitItem]:
         """Answer several due revisits about one shared problem with one open letter, filed with each
         (R-RV-12): all are recorded done by letter with its reference, or none. No satisfaction is
         recorded; complaint revisits (R-RV-14) and first revisits planned on site are refused."""
@@ -385,8 +392,10 @@ def create_app(
         complaint (R-RV-10). A complaint's revisit is recorded on the complaint (409 here)."""
         return (await take("order-revisit", revisit_id, data, actor)).answer  # type: ignore[no-any-return]
 
-    @api.post("/api/revisits/{revisit_id}/review", response_model=revisits.RevisitItem, tags=["revisits"])
-    async def post_revisit_review(revisit_id: RowIdInPath, data: ReviewIn, actor: StaffDep) -> revisits.RevisitItem:
+    @api.post("/api/revisits/{revisit_id}/review", response_model=revisit_reads.RevisitItem, tags=["revisits"])
+    async def post_revisit_review(
+        revisit_id: RowIdInPath, data: ReviewIn, actor: StaffDep
+    ) -> revisit_reads.RevisitItem:
         """A supervisor of the revisit's estate (or a leader) reviews a done revisit record, a complaint's
         or a work order's, and signs an opinion (R-RV-9); not the person who recorded it. Once only."""
         return (await take("review", revisit_id, data, actor)).answer  # type: ignore[no-any-return]
@@ -412,8 +421,4 @@ def create_app(
 
     declare_errors(api, current_staff)
     allow_all_methods(api)
-    # the web app (issue 6): pages after the API routes; the form shares the intake limits. As the
-    # router's default (not a mount at "/") it leaves 405 to an API path asked with another method.
-    api.router.redirect_slashes = False
-    api.router.default = api_or_web(create_webapp(core, dispatcher, clock=now, intake_limits=intake_limits))
     return api

@@ -20,7 +20,7 @@ from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, TooLarge
 from estatecare.services.people import Actor
 from estatecare.services.records import complaint_for, get_complaint, in_transaction
-from estatecare.webapp.uploads import pixel_problem
+from estatecare.uploads import pixel_problem
 from models import ComplaintAttachment
 from models.permissions import Step
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
+from estatecare.reads import revisits as revisit_reads
 from estatecare.services import lifecycle, revisits
 from estatecare.services.people import Actor
 from estatecare.services.schemas import (
@@ -119,7 +120,7 @@ def _order_revisit(core: App, s: Session, target: Any, data: Any, actor: Actor |
 def _review(core: App, s: Session, target: Any, data: Any, actor: Actor | None, now: datetime) -> Applied:
     assert actor is not None
     revisits.review_revisit(s, actor, target, data, now)
-    return Applied(None, answer=revisits.revisit_item(s, actor, target, now))
+    return Applied(None, answer=revisit_reads.revisit_item(s, actor, target, now))
 
 
 def _open_letter(core: App, s: Session, target: Any, data: Any, actor: Actor | None, now: datetime) -> Applied:

@@ -37,11 +37,15 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import ClientDisconnect
 
 from estatecare import links, mailcatcher
-from estatecare.api import views
 from estatecare.app import App
 from estatecare.attachments import AttachmentStore, StorageFull, Stored, TooLarge
 from estatecare.dispatch import Dispatcher
-from estatecare.services import idempotency, lifecycle, revisits, steps
+from estatecare.rate_limits import IntakeLimits, RateLimit
+from estatecare.reads import complaints as views
+from estatecare.reads import register as register_reads
+from estatecare.reads import revisits as revisit_reads
+from estatecare.reads import tasks as access
+from estatecare.services import idempotency, lifecycle, steps
 from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.people import Actor, complaint_case, may, require_role
 from estatecare.services.records import complaint_for, get_complaint, in_transaction
@@ -61,11 +65,11 @@ from estatecare.services.schemas import (
     RevisitRecordIn,
     RowIdInPath,
 )
-from estatecare.webapp import access, accounts, export, mailbox
+from estatecare.uploads import ALLOWED, Photo, UploadError, check_photo
+from estatecare.webapp import accounts, export, mailbox
 from estatecare.webapp.i18n import HERE, environment, pick_locale, translations
 from estatecare.webapp.lockout import Lockout, SignIns
-from estatecare.webapp.security import CSRF_FIELD, IntakeLimits, RateLimit, csrf_ok, csrf_token
-from estatecare.webapp.uploads import ALLOWED, Photo, UploadError, check_photo
+from estatecare.webapp.security import CSRF_FIELD, csrf_ok, csrf_token
 from flows._naming import complaint_tag, runs_page
 from models import (
     Complaint,
@@ -183,7 +187,7 @@ def create_webapp(
     clock: Callable[[], datetime] | None = None,
     intake_limits: IntakeLimits | None = None,
 ) -> FastAPI:
-    """The web app over ``core`` (mounted at ``/`` by ``estatecare.api.app.create_app``, which
+    """The web app over ``core`` (mounted beside the API by ``estatecare.server.create_app``, which
     shares its ``intake_limits`` with the API)."""
     settings = core.settings
     now = clock or (lambda: datetime.now(UTC))
@@ -929,8 +933,8 @@ def create_webapp(
     async def order_revisit_page(
         request: Request, actor: Actor, revisit_id: int, values: dict[str, str], errors: dict[str, str], code: int
     ) -> Response:
-        def load(session: Session) -> revisits.RevisitItem:
-            item = revisits.revisit_item(session, actor, revisit_id, now())
+        def load(session: Session) -> revisit_reads.RevisitItem:
+            item = revisit_reads.revisit_item(session, actor, revisit_id, now())
             require_role(actor, lifecycle.VISITORS, "a revisit record")
             return item
 
@@ -993,7 +997,7 @@ def create_webapp(
 
     # ------------------------------------------------------------------ the register
 
-    def register_filter(request: Request) -> tuple[access.RegisterFilter, dict[str, str]]:
+    def register_filter(request: Request) -> tuple[register_reads.RegisterFilter, dict[str, str]]:
         q = request.query_params
         values = {k: q.get(k, "") for k in ("status", "category", "overdue", "mine", "from", "to", "text")}
         for name in ("from", "to"):
@@ -1003,7 +1007,7 @@ def create_webapp(
                 limits = f"a date YYYY-MM-DD between {EARLIEST_YEAR}-01-01 and {LATEST_YEAR}-12-31"
                 raise _BadFilter(values, f"{name}: {limits}") from exc
         try:
-            f = access.RegisterFilter(
+            f = register_reads.RegisterFilter(
                 status=S(values["status"]) if values["status"] else None,
                 category=Category(values["category"]) if values["category"] else None,
                 overdue=values["overdue"] == "1",
@@ -1036,7 +1040,10 @@ def create_webapp(
         actor = await require_staff(request)
         f, values = register_filter(request)
         rows, total = await db(
-            lambda s: (access.register_rows(s, actor, f, now(), limit=200), access.register_count(s, actor, f, now()))
+            lambda s: (
+                register_reads.register_rows(s, actor, f, now(), limit=200),
+                register_reads.register_count(s, actor, f, now()),
+            )
         )
         query = urlencode({k: v for k, v in values.items() if v})
         return render(
@@ -1056,7 +1063,7 @@ def create_webapp(
             raise NotFound("export as csv or xlsx")
         actor = await require_staff(request)
         f, _ = register_filter(request)
-        rows = await db(lambda s: access.register_rows(s, actor, f, now()))
+        rows = await db(lambda s: register_reads.register_rows(s, actor, f, now()))
         headers = [gettext(request, label) for _, label in export.COLUMNS]
         stamp = now().astimezone(zone).strftime("%Y%m%d-%H%M")
         if fmt == "csv":

@@ -7,7 +7,7 @@ from datetime import datetime
 from io import BytesIO, StringIO
 from zoneinfo import ZoneInfo
 
-from estatecare.webapp.access import RegisterRow
+from estatecare.reads.register import RegisterRow
 
 COLUMNS = [
     ("reference", "Reference"),

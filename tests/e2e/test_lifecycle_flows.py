@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from estatecare import runtime
-from estatecare.api.app import create_app
 from estatecare.dispatch import Dispatcher
+from estatecare.server import create_app
 from estatecare.services import lifecycle
 from flows.deadline_sweep import deadline_sweep_flow
 from flows.intake import intake_flow

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from estatecare.api.app import create_app
+from estatecare.server import create_app
 from tests.lifecycle_support import World, make_world
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from estatecare.api.app import create_app
 from estatecare.attachments import AttachmentStore, TooLarge
+from estatecare.server import create_app
 from tests.lifecycle_support import World, make_world
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64

@@ -23,9 +23,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from estatecare.api.app import create_app
 from estatecare.app import App
 from estatecare.db import make_engine
+from estatecare.server import create_app
 from estatecare.settings import Settings
 from models import Complaint, ComplaintEvent, Notification
 from models.policy import load_policy

@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from estatecare.api.app import create_app
+from estatecare.server import create_app
 from estatecare.webapp.accounts import set_password
 from models import Complaint, ComplaintAttachment
 from tests.lifecycle_support import FORM, PASSWORD, SIGNATURE_PNG, World, make_world

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from estatecare.api.app import create_app
+from estatecare.server import create_app
 from models import Complaint, ComplaintAttachment, IdempotentRequest, Notification
 from models.enums import Channel
 from notifications.sender import SmtpConfig, deliver_pending

@@ -21,8 +21,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from estatecare import prefect_server
-from estatecare.api.app import create_app
 from estatecare.app import App
+from estatecare.server import create_app
 from estatecare.settings import Settings
 from estatecare.webapp.accounts import set_password
 from models import Staff

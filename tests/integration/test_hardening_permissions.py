@@ -15,10 +15,10 @@ from fastapi.testclient import TestClient
 from PIL import Image
 from sqlalchemy import func, select
 
-from estatecare.api.app import create_app
 from estatecare.demo import seed_demo
+from estatecare.reads.tasks import my_tasks
+from estatecare.server import create_app
 from estatecare.services.people import Actor
-from estatecare.webapp.access import my_tasks
 from estatecare.webapp.accounts import set_password
 from models import ComplaintAttachment, Escalation, Staff, WorkOrder
 from tests.lifecycle_support import DOMAIN, PASSWORD, World, make_world

@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.errors import FailureGroup
 
-from estatecare.api.app import create_app
 from estatecare.app import App
 from estatecare.db import make_engine
+from estatecare.server import create_app
 from estatecare.settings import Settings
 from models.policy import load_policy
 from tests.lifecycle_support import World, make_world

@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from estatecare.api.app import create_app
 from estatecare.cli import app as cli
 from estatecare.mailcatcher import MailCatcher
+from estatecare.server import create_app
 from estatecare.webapp.accounts import set_password
 from notifications.sender import SmtpConfig, deliver_pending
 from tests.lifecycle_support import DOMAIN, FORM, PASSWORD, World, make_world

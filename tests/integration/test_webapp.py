@@ -19,7 +19,7 @@ from PIL import Image
 from sqlalchemy import func, select, text
 
 from estatecare import links
-from estatecare.api.app import create_app
+from estatecare.server import create_app
 from estatecare.webapp.accounts import set_password
 from estatecare.webapp.i18n import LOCALE_DIR, TEMPLATE_DIR
 from models import Complaint, ComplaintAttachment, ContactView, Estate, Staff, UsedLink

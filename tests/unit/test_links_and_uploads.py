@@ -12,11 +12,12 @@ from argon2 import extract_parameters
 from PIL import Image
 
 from estatecare import links
+from estatecare.rate_limits import RateLimit
 from estatecare.settings import Settings
+from estatecare.uploads import UploadError, check_photo
 from estatecare.webapp import security
 from estatecare.webapp.i18n import pick_locale
-from estatecare.webapp.security import RateLimit, check_password, csrf_ok, csrf_token, hash_password
-from estatecare.webapp.uploads import UploadError, check_photo
+from estatecare.webapp.security import check_password, csrf_ok, csrf_token, hash_password
 from models.enums import Locale
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Who sees what in the web app, the staff inbox and the register queries.
+"""What waits for a staff member (the inbox), and the log of who was shown contact data.
 
 R-IN-6: a handler sees the complainant's contact only while the case is assigned to
 them; supervisors, leaders and the service centre (front desk, revisit staff) see it
@@ -11,15 +11,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from estatecare.services.lifecycle import ASSIGNED_STATES as ASSIGNED_STATES
 from estatecare.services.lifecycle import SUPERVISORS
 from estatecare.services.lifecycle import may_see_contact as may_see_contact  # the one R-IN-6 rule
 from estatecare.services.people import RANK, Actor, complaint_case, may
-from models import Complaint, ContactView, Department, Escalation, Estate, Revisit, Staff, WorkOrder
-from models.enums import Category, ComplaintStatus, EscalationKind, Role
+from models import Complaint, ContactView, Escalation, Revisit, WorkOrder
+from models.enums import ComplaintStatus, EscalationKind, Role
 from models.permissions import Step
 
 S = ComplaintStatus
@@ -42,7 +42,8 @@ class Task:
     path: str
 
 
-def _estate_scope(actor: Actor) -> list[ColumnElement[bool]]:
+def estate_scope(actor: Actor) -> list[ColumnElement[bool]]:
+    """Staff of an estate see their estate only; leaders over all estates see every one."""
     return [Complaint.estate_id == actor.estate_id] if actor.estate_id is not None else []
 
 
@@ -55,7 +56,7 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
             Task(kind, c.reference, c.content, due, bool(due and due < now), f"/staff/complaints/{c.reference}/{page}")
         )
 
-    scope = _estate_scope(actor)
+    scope = estate_scope(actor)
     if actor.role in SUPERVISORS:
         for c in session.scalars(select(Complaint).where(Complaint.status == S.RECEIVED, *scope)):
             add("assess", c, c.response_due_at, "assessment")
@@ -135,129 +136,3 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
         add("decide", c, c.resolution_due_at, "decision")
     far = datetime.max.replace(tzinfo=now.tzinfo)
     return sorted(tasks, key=lambda t: (t.due_at or far, t.reference))
-
-
-@dataclass(frozen=True)
-class RegisterFilter:
-    """The register's filters (all optional)."""
-
-    status: ComplaintStatus | None = None
-    category: Category | None = None
-    overdue: bool = False
-    mine: bool = False
-    received_from: datetime | None = None
-    received_to: datetime | None = None
-    text: str = ""
-
-
-@dataclass(frozen=True)
-class RegisterRow:
-    """One complaint in the register (no contact data: R-IN-6)."""
-
-    reference: str
-    estate: str
-    received_at: datetime
-    channel: str
-    category: str
-    severity: str
-    urgency: str
-    status: str
-    department: str
-    assignee: str
-    due_at: datetime | None
-    overdue: bool
-    satisfaction: str
-    closed_at: datetime | None
-    content: str
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """SQL condition: a deadline of the current state has passed."""
-    return or_(
-        and_(
-            Complaint.status.in_([S.RECEIVED, S.ASSESSED]),
-            Complaint.first_response_at.is_(None),
-            Complaint.response_due_at < now,
-        ),
-        and_(Complaint.status.in_(ASSIGNED_STATES), Complaint.resolution_due_at < now),
-        and_(Complaint.status == S.REVISIT_DUE, Complaint.revisit_due_at < now),
-    )
-
-
-def _current_due(c: Complaint) -> datetime | None:
-    status = ComplaintStatus(c.status)
-    if status in (S.RECEIVED, S.ASSESSED):
-        return c.response_due_at if c.first_response_at is None else None
-    if status in ASSIGNED_STATES or status is S.RESOLVED:
-        return c.resolution_due_at
-    if status is S.REVISIT_DUE:
-        return c.revisit_due_at
-    return None
-
-
-#: The register query's row: the complaint, its estate code, its department's and handler's names.
-_RegisterRecord = tuple[Complaint, str, str | None, str | None]
-
-
-def register_query(actor: Actor, f: RegisterFilter, now: datetime) -> Select[_RegisterRecord]:
-    """The register's rows for ``actor`` (their estates only) under the filters, newest first."""
-    query: Select[_RegisterRecord] = (
-        select(Complaint, Estate.code, Department.name, Staff.name)  # type: ignore[assignment]
-        .join(Estate, Estate.id == Complaint.estate_id)
-        .outerjoin(Department, Department.id == Complaint.department_id)
-        .outerjoin(Staff, Staff.id == Complaint.assignee_id)
-        .where(*_estate_scope(actor))
-    )
-    if f.status is not None:
-        query = query.where(Complaint.status == f.status)
-    if f.category is not None:
-        query = query.where(Complaint.category == f.category)
-    if f.overdue:
-        query = query.where(overdue_clause(now))
-    if f.mine:
-        query = query.where(Complaint.assignee_id == actor.id)
-    if f.received_from is not None:
-        query = query.where(Complaint.received_at >= f.received_from)
-    if f.received_to is not None:
-        query = query.where(Complaint.received_at < f.received_to)
-    if f.text:
-        like = f"%{f.text}%"
-        query = query.where(or_(Complaint.reference.ilike(like), Complaint.content.ilike(like)))
-    return query.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-
-
-def register_rows(
-    session: Session, actor: Actor, f: RegisterFilter, now: datetime, limit: int | None = None
-) -> list[RegisterRow]:
-    """The register as rows (``limit`` None: all of them, for export)."""
-    query = register_query(actor, f, now)
-    if limit is not None:
-        query = query.limit(limit)
-    rows = []
-    for c, code, dept, assignee in session.execute(query):
-        due = _current_due(c)
-        rows.append(
-            RegisterRow(
-                reference=c.reference,
-                estate=code,
-                received_at=c.received_at,
-                channel=c.channel.value,
-                category=c.category.value if c.category else "",
-                severity=c.severity.value,
-                urgency=c.urgency.value,
-                status=ComplaintStatus(c.status).value,
-                department=dept or "",
-                assignee=assignee or "",
-                due_at=due,
-                overdue=bool(due and due < now and ComplaintStatus(c.status) is not S.RESOLVED),
-                satisfaction=c.satisfaction.value if c.satisfaction else "",
-                closed_at=c.closed_at,
-                content=c.content,
-            )
-        )
-    return rows
-
-
-def register_count(session: Session, actor: Actor, f: RegisterFilter, now: datetime) -> int:
-    """How many complaints the filters match."""
-    return session.scalar(select(func.count()).select_from(register_query(actor, f, now).subquery())) or 0

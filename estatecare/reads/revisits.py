@@ -1,0 +1,168 @@
+"""Revisits as staff read them: the service centre's list (to do, done, awaiting review) and one revisit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from estatecare.app import App
+from estatecare.services.errors import Forbidden, NotFound
+from estatecare.services.people import Actor, in_estate, require_estate
+from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
+from models.permissions import SUPERVISORS, VISITORS
+from notifications.catalogue import mask_phone
+
+
+class RevisitItem(BaseModel):
+    """A line of the revisit list: what to revisit, how, by when, and (once done) the outcome."""
+
+    id: int
+    estate: str
+    kind: str
+    method: str
+    sequence: int
+    due_at: datetime
+    overdue: bool
+    visitor: str | None
+    complaint: str | None  # complaint revisits are recorded on the complaint (POST /api/complaints/{ref}/revisits)
+    work_order: str | None
+    work_order_kind: str | None
+    sample_month: str | None  # the monthly draw that picked the order (R-RV-6)
+    unit: str | None
+    resident_name: str | None  # contact only for the service centre and supervisors (R-IN-6)
+    resident_phone: str
+    done_at: datetime | None
+    satisfaction: str | None
+    signed: bool
+    refusal_note: str
+    new_issue: str
+    new_complaint: str | None
+    next_reply_at: datetime | None
+    reviewed_at: datetime | None  # the supervisor's review (R-RV-9)
+    reviewed_by: str | None
+    supervisor_opinion: str
+    open_letter_ref: str  # the open letter that answered it, filed with it (R-RV-12)
+
+
+class RevisitPage(BaseModel):
+    """A page of the revisit list."""
+
+    total: int
+    items: list[RevisitItem]
+
+
+def revisit_page(
+    core: App,
+    session: Session,
+    actor: Actor,
+    estate: str | None,
+    due_before: datetime | None,
+    done: bool | None,
+    limit: int,
+    offset: int,
+    now: datetime,
+    reviewed: bool | None = None,
+) -> RevisitPage:
+    """The revisits of the actor's estate (leaders: any), soonest due first; ``done=False`` is the to-do list,
+    ``done=True, reviewed=False`` the records awaiting the supervisor's review (R-RV-9)."""
+    query: Select[tuple[Revisit, str]] = select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id)
+    if estate:
+        estate_id = session.scalar(select(Estate.id).where(Estate.code == estate))
+        if estate_id is None:
+            raise NotFound(f"no estate with code {estate!r}")
+        if not in_estate(actor, estate_id):
+            raise Forbidden("you may list your own estate's revisits only")
+        query = query.where(Revisit.estate_id == estate_id)
+    elif actor.estate_id is not None:
+        query = query.where(Revisit.estate_id == actor.estate_id)
+    if due_before is not None:
+        if due_before.tzinfo is None:  # a date or a local time: the policy's timezone
+            due_before = due_before.replace(tzinfo=core.policy.tz)
+        query = query.where(Revisit.due_at < due_before)
+    if done is not None:
+        query = query.where(Revisit.done_at.is_not(None) if done else Revisit.done_at.is_(None))
+    if reviewed is not None:
+        query = query.where(Revisit.reviewed_at.is_not(None) if reviewed else Revisit.reviewed_at.is_(None))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.execute(query.order_by(Revisit.due_at, Revisit.id).limit(limit).offset(offset)).all()
+    return RevisitPage(total=total, items=items(session, actor, [(r, code) for r, code in rows], now))
+
+
+def revisit_item(session: Session, actor: Actor, revisit_id: int, now: datetime) -> RevisitItem:
+    """One revisit, a work order's or a complaint's, for its page (staff of its estate, or leaders)."""
+    row = session.execute(
+        select(Revisit, Estate.code).join(Estate, Estate.id == Revisit.estate_id).where(Revisit.id == revisit_id)
+    ).first()
+    if row is None:
+        raise NotFound(f"no revisit with id {revisit_id}")
+    require_estate(actor, row[0].estate_id, "revisit")
+    [item] = items(session, actor, [(row[0], row[1])], now)
+    return item
+
+
+def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: datetime) -> list[RevisitItem]:
+    """Fill the lines: one query per related table for the whole page."""
+    revisits = [r for r, _ in rows]
+
+    def by_id(ids: list[int], query: Select[tuple[int, str]]) -> dict[int, str]:
+        return {k: v for k, v in session.execute(query)} if ids else {}
+
+    staff_ids = [i for r in revisits for i in (r.visitor_id, r.reviewed_by_id) if i is not None]
+    staff = by_id(staff_ids, select(Staff.id, Staff.email).where(Staff.id.in_(staff_ids)))
+    ref_ids = [i for r in revisits for i in (r.complaint_id, r.new_complaint_id) if i is not None]
+    complaints = by_id(ref_ids, select(Complaint.id, Complaint.reference).where(Complaint.id.in_(ref_ids)))
+    order_ids = [r.work_order_id for r in revisits if r.work_order_id is not None]
+    orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(order_ids)))}
+    unit_ids = [o.unit_id for o in orders.values() if o.unit_id is not None]
+    units = {
+        uid: f"{b} {n}"
+        for uid, b, n in session.execute(
+            select(Unit.id, Building.name, Unit.number).join(Building).where(Unit.id.in_(unit_ids))
+        )
+    }
+    resident_ids = [o.resident_id for o in orders.values() if o.resident_id is not None]
+    residents = {p.id: p for p in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
+    item_ids = [r.sample_item_id for r in revisits if r.sample_item_id is not None]
+    months = by_id(
+        item_ids,
+        select(SampleItem.id, SamplingDraw.month).join(SamplingDraw).where(SampleItem.id.in_(item_ids)),
+    )
+    sees_contact = actor.role in SUPERVISORS | VISITORS  # R-IN-6; estate already checked
+    out = []
+    for r, code in rows:
+        order = orders.get(r.work_order_id) if r.work_order_id else None
+        resident = residents.get(order.resident_id) if order and order.resident_id else None
+        out.append(
+            RevisitItem(
+                id=r.id,
+                estate=code,
+                kind=r.kind.value,
+                method=r.method.value,
+                sequence=r.sequence,
+                due_at=r.due_at,
+                overdue=r.done_at is None and r.due_at < now,
+                visitor=staff.get(r.visitor_id) if r.visitor_id else None,
+                complaint=complaints.get(r.complaint_id) if r.complaint_id else None,
+                work_order=order.reference if order else None,
+                work_order_kind=order.kind.value if order else None,
+                sample_month=months.get(r.sample_item_id) if r.sample_item_id else None,
+                unit=units.get(order.unit_id) if order and order.unit_id else None,
+                resident_name=resident.name if resident and sees_contact else None,
+                resident_phone=(resident.phone if sees_contact else mask_phone(resident.phone)) if resident else "",
+                done_at=r.done_at,
+                satisfaction=r.satisfaction.value if r.satisfaction else None,
+                signed=r.signature_png is not None,
+                refusal_note=r.refusal_note,
+                new_issue=r.new_issue,
+                new_complaint=complaints.get(r.new_complaint_id) if r.new_complaint_id else None,
+                next_reply_at=r.next_reply_at,
+                reviewed_at=r.reviewed_at,
+                reviewed_by=staff.get(r.reviewed_by_id) if r.reviewed_by_id else None,
+                supervisor_opinion=r.supervisor_opinion,
+                open_letter_ref=r.open_letter_ref,
+            )
+        )
+    return out
