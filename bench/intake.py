@@ -67,8 +67,8 @@ def _process_settings() -> None:
 
 def ours_app() -> Any:
     """Our API over ``ESTATECARE_DATABASE_URL``, without the dispatcher (uvicorn factory)."""
-    from estatecare.api.app import create_app
     from estatecare.app import App
+    from estatecare.server import create_app
 
     _process_settings()
     return create_app(App.from_settings())
