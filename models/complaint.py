@@ -22,7 +22,9 @@ from models.enums import (
     Severity,
     Urgency,
 )
-from models.lifecycle import Action, IllegalTransition, next_status
+from models.lifecycle import ASSIGNED_STATES, Action, IllegalTransition, next_status
+from models.permissions import Person, may_see_contact
+from models.revisit import is_satisfied
 
 
 class Complaint(Base):
@@ -98,6 +100,31 @@ class Complaint(Base):
         """No name given (R-IN-4)."""
         return not self.complainant_name.strip()
 
+    def current_deadline(self) -> datetime | None:
+        """The deadline of the state the complaint is in: the first response while nobody has
+        answered yet, the resolution while assigned (and while the result awaits confirmation),
+        the revisit while one is due (R-HD-1, R-RV-3); None when no deadline runs."""
+        s = ComplaintStatus
+        status = ComplaintStatus(self.status)
+        if status in (s.RECEIVED, s.ASSESSED):
+            return self.response_due_at if self.first_response_at is None else None
+        if status in (s.ASSIGNED, s.REOPENED, s.RESOLVED):
+            return self.resolution_due_at
+        if status is s.REVISIT_DUE:
+            return self.revisit_due_at
+        return None
+
+    def is_overdue(self, now: datetime) -> bool:
+        """A deadline someone still has to meet has passed. A resolved complaint waits for its
+        department head, not its handler: it is not overdue (its SQL twin: ``overdue_clause``)."""
+        due = self.current_deadline()
+        return due is not None and due < now and ComplaintStatus(self.status) is not ComplaintStatus.RESOLVED
+
+    def contact_visible_to(self, person: Person) -> bool:
+        """Whether ``person`` may be shown the complainant's name and contact (R-IN-6)."""
+        handled = ComplaintStatus(self.status) in ASSIGNED_STATES
+        return may_see_contact(person, estate_id=self.estate_id, assignee_id=self.assignee_id, handled=handled)
+
     @property
     def needs_revisit(self) -> bool:
         """Valid complaints are revisited unless anonymous or reply-only (R-RV-3, R-IN-4)."""
@@ -115,11 +142,7 @@ class Complaint(Base):
                 return "only a linked duplicate closes without being handled (R-RV-14)"
             if self.status is s.RESOLVED and self.needs_revisit:
                 return "a valid complaint is revisited before it closes (R-RV-3, R-RV-14)"
-            if (
-                self.status is s.REVISIT_DUE
-                and self.needs_revisit
-                and self.satisfaction not in (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
-            ):
+            if self.status is s.REVISIT_DUE and self.needs_revisit and not is_satisfied(self.satisfaction):
                 return "no satisfied revisit recorded (R-RV-14)"
         return None
 

@@ -96,3 +96,5 @@ def allowed_actions(current: S) -> list[Action]:
 
 FINAL_STATES = frozenset({S.CLOSED})
 OPEN_STATES = frozenset(set(S) - FINAL_STATES - {S.INVALID})
+#: A handler is working on it: assigned, or reopened after an unsatisfied revisit (R-HD-2, R-RV-11).
+ASSIGNED_STATES = frozenset({S.ASSIGNED, S.REOPENED})

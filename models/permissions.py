@@ -245,3 +245,14 @@ def _describe(grant: Grant) -> str:
         who = " or ".join(r.value.replace("_", " ") for r in Role if r in grant.roles)
     phrases = [CONDITION_TEXT[c][0] for c in conditions]
     return ", ".join([f"{who} {phrases[0]}" if phrases else who, *phrases[1:]])
+
+
+def may_see_contact(person: Person, *, estate_id: int, assignee_id: int | None, handled: bool) -> bool:
+    """R-IN-6: supervisors, leaders and the service centre see a complainant's contact (they handle
+    complaints); a handler only while the case is assigned to them (``handled``: it is in an
+    assigned state); nobody of another estate."""
+    if person.estate_id is not None and person.estate_id != estate_id:
+        return False
+    if person.role in VISITORS:
+        return True
+    return handled and assignee_id == person.id

@@ -12,6 +12,19 @@ from models.base import Base, utcnow
 from models.enums import RevisitKind, RevisitMethod, Satisfaction, WorkOrderKind
 
 
+def is_satisfied(satisfaction: Satisfaction | str | None) -> bool:
+    """Satisfied or basically satisfied: the resident's answer that lets a complaint close
+    (R-RV-14) and counts as satisfied in the statistics (R-KP-2)."""
+    return satisfaction in (Satisfaction.SATISFIED, Satisfaction.BASICALLY_SATISFIED)
+
+
+def must_be_on_site(sequence: int, planned: RevisitMethod | None = None, *, complaint_valid: bool = False) -> bool:
+    """Whether revisit number ``sequence`` must be made on site: the first revisit of a valid
+    complaint (R-RV-3), or a first revisit the plan (a draw, a major job) put on site;
+    from the 2nd revisit on the phone will do (R-RV-10)."""
+    return sequence == 1 and (complaint_valid or planned is RevisitMethod.ON_SITE)
+
+
 class WorkOrder(Base):
     """A job done for a resident (派工單). ``draw_id`` puts it in exactly one draw (R-RV-6)."""
 

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from estatecare.services.lifecycle import may_see_contact
 from estatecare.services.people import Actor
 from estatecare.services.records import complaint_for
 from models import (
@@ -182,7 +181,7 @@ def complaint_detail(session: Session, actor: Actor, reference: str, now: dateti
     assignee = session.get(Staff, c.assignee_id) if c.assignee_id else None
     dept = session.get(Department, c.department_id) if c.department_id else None
     unit = session.get(Unit, c.unit_id) if c.unit_id else None
-    visible = may_see_contact(actor, c)
+    visible = c.contact_visible_to(actor)
     actor_ids = {e.actor_id for e in c.events if e.actor_id}
     actor_names: dict[int, str] = {
         sid: name for sid, name in session.execute(select(Staff.id, Staff.name).where(Staff.id.in_(actor_ids)))

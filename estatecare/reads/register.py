@@ -9,11 +9,10 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from estatecare.reads.tasks import estate_scope
-from estatecare.services.lifecycle import ASSIGNED_STATES as ASSIGNED_STATES
-from estatecare.services.lifecycle import may_see_contact as may_see_contact  # the one R-IN-6 rule
 from estatecare.services.people import Actor
 from models import Complaint, Department, Estate, Staff
 from models.enums import Category, ComplaintStatus
+from models.lifecycle import ASSIGNED_STATES
 
 S = ComplaintStatus
 

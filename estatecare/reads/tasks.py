@@ -14,12 +14,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from estatecare.services.lifecycle import ASSIGNED_STATES as ASSIGNED_STATES
 from estatecare.services.lifecycle import SUPERVISORS
-from estatecare.services.lifecycle import may_see_contact as may_see_contact  # the one R-IN-6 rule
 from estatecare.services.people import RANK, Actor, complaint_case, may
 from models import Complaint, ContactView, Escalation, Revisit, WorkOrder
 from models.enums import ComplaintStatus, EscalationKind, Role
+from models.lifecycle import ASSIGNED_STATES
 from models.permissions import Step
 
 S = ComplaintStatus

@@ -26,7 +26,6 @@ from estatecare.services.people import (
     complaint_case,
     department,
     first_with_role,
-    in_estate,
     least_busy_handler,
     require_estate,
     staff_by_email,
@@ -70,17 +69,6 @@ from models.ref import Ref
 S = ComplaintStatus
 _REF_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 WRITTEN_CHANNELS = {Channel.LETTER, Channel.SUPERIOR_BODY}
-ASSIGNED_STATES = (S.ASSIGNED, S.REOPENED)
-
-
-def may_see_contact(actor: Actor, complaint: Complaint) -> bool:
-    """R-IN-6: supervisors, leaders and the service centre always (they handle complaints);
-    a handler only while the case is assigned to them; nobody of another estate."""
-    if not in_estate(actor, complaint.estate_id):
-        return False
-    if actor.role in SUPERVISORS or actor.role in VISITORS:
-        return True
-    return complaint.assignee_id == actor.id and ComplaintStatus(complaint.status) in ASSIGNED_STATES
 
 
 # --------------------------------------------------------------------------- intake

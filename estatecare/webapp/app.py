@@ -91,7 +91,7 @@ from models.enums import (
     Severity,
     Urgency,
 )
-from models.lifecycle import IllegalTransition
+from models.lifecycle import ASSIGNED_STATES, IllegalTransition
 from models.permissions import Step
 from notifications.catalogue import mask_phone
 
@@ -670,7 +670,7 @@ def create_webapp(
         """The complaint as the actor may see it; a shown contact is logged (R-IN-6)."""
         info = views.complaint_detail(session, actor, reference, now())
         complaint = get_complaint(session, reference)
-        visible = access.may_see_contact(actor, complaint)
+        visible = complaint.contact_visible_to(actor)
         if visible and (complaint.complainant_name or complaint.contact_phone or complaint.contact_email):
             access.log_contact_view(session, actor, complaint, page, now())
         photos = (
@@ -773,7 +773,7 @@ def create_webapp(
         status = S(complaint.status)
         open_for = {
             "assessment": status is S.RECEIVED,
-            "resolution": status in access.ASSIGNED_STATES,
+            "resolution": status in ASSIGNED_STATES,
             "confirmation": status is S.RESOLVED,
             "revisit": status is S.REVISIT_DUE,
         }
