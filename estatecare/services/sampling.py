@@ -23,6 +23,7 @@ from estatecare.services.jobs import job_revisit
 from estatecare.services.messages import iso
 from models import Building, Estate, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
 from models.enums import RevisitKind, RevisitMethod, Role, WorkOrderKind
+from models.policy import Sampling
 from models.sampling import (
     SampleSize,
     draw_cutoff,
@@ -171,137 +172,190 @@ def draw(
         )
     }
     fresh = [e for e in chosen if e.id not in existing]
-    records: dict[int, SamplingDraw] = {}
-    if fresh:
-        policy = core.policy
-        sampling = policy.sampling
-        cutoff = min(draw_cutoff(year, month, sampling, policy.tz), now)
-        due = revisits_due(year, month, policy)
-        latest: dict[int, str] = {
-            estate_id: month
-            for estate_id, month in session.execute(
-                select(SamplingDraw.estate_id, func.max(SamplingDraw.month))
-                .where(SamplingDraw.estate_id.in_([e.id for e in fresh]))
-                .group_by(SamplingDraw.estate_id)
-            )
-        }
-        later = sorted(f"{by_id[e].code} ({m})" for e, m in latest.items() if m > key)
-        if later:
-            raise DrawOrderError(f"months are drawn in order: already drawn for a later month: {', '.join(later)}")
-        drawn_before = set(latest)
-        for e in fresh:
-            records[e.id] = SamplingDraw(
-                estate_id=e.id,
-                month=key,
-                rule=sampling.rule,
-                seed=(seeds or {}).get(e.id, secrets.randbits(31)),
-                cutoff_at=cutoff,
-                drawn_at=now,
-                population_count=0,
-                sample_size=0,
-                on_site_count=0,
-                revisits_due_at=due,
-            )
-        session.add_all(records.values())
-        session.flush()  # a concurrent draw of the same month fails here (unique estate + month)
-        draw_of = {r.id: estate_id for estate_id, r in records.items()}
-        window = [
-            WorkOrder.draw_id.is_(None),
-            WorkOrder.kind.in_(list(sampling.kinds)),
-            WorkOrder.completed_at.is_not(None),
-            WorkOrder.completed_at <= cutoff,
-        ]
-        groups: list[tuple[list[int], list[Any]]] = [
-            ([e.id for e in fresh if e.id in drawn_before], []),
-            # an estate's first draw: only orders completed after the previous month's cutoff
-            (
-                [e.id for e in fresh if e.id not in drawn_before],
-                [WorkOrder.completed_at > draw_cutoff(*previous_month(year, month), sampling, policy.tz)],
-            ),
-        ]
-        population: dict[int, list[int]] = {e.id: [] for e in fresh}
-        for estate_ids, extra in groups:
-            if not estate_ids:
-                continue
-            # UPDATE work_order ... FROM sampling_draw: one join of the open orders with the new draws,
-            # run on the session's connection: ~80,000 plain rows back, no ORM result processing
-            marked = session.connection().execute(
-                update(WorkOrder)
-                .where(
-                    SamplingDraw.estate_id == WorkOrder.estate_id,
-                    SamplingDraw.id.in_([records[e].id for e in estate_ids]),
-                    *window,
-                    *extra,
-                )
-                .values(draw_id=SamplingDraw.id)
-                .returning(WorkOrder.id, WorkOrder.draw_id)
-            )
-            for wid, draw_id in marked:
-                assert draw_id is not None
-                population[draw_of[draw_id]].append(wid)
-        visitors = {
-            staff.estate_id: staff.id
-            for staff in session.scalars(
-                select(Staff)
-                .where(
-                    Staff.estate_id.in_(list(records)),
-                    Staff.role == Role.SERVICE_CENTRE_MANAGER,
-                    Staff.active.is_(True),
-                )
-                .order_by(Staff.id.desc())
-            )
-        }
-        picks: list[tuple[int, int, RevisitMethod, int]] = []  # estate, order, method, position
-        for estate_id, record in records.items():
-            size = sample_size(len(population[estate_id]), sampling, by_id[estate_id].households)
-            record.population_count, record.sample_size, record.on_site_count = size.population, size.size, size.on_site
-            chosen_ids = pick(population[estate_id], record.seed, size)
-            picks += [(estate_id, wid, method, n) for n, (wid, method) in enumerate(chosen_ids, start=1)]
-        if picks:
-            _insert_rows(
-                session,
-                SampleItem,
-                [
-                    {"draw_id": records[e].id, "work_order_id": wid, "method": method, "position": n}
-                    for e, wid, method, n in picks
-                ],
-            )
-            item_of: dict[int, int] = {
-                work_order_id: item_id
-                for work_order_id, item_id in session.execute(
-                    select(SampleItem.work_order_id, SampleItem.id).where(
-                        SampleItem.draw_id.in_([r.id for r in records.values()])
-                    )
-                )
-            }
-            item_ids = [item_of[wid] for _, wid, _, _ in picks]
-            _insert_rows(
-                session,
-                Revisit,
-                [
-                    {
-                        "estate_id": e,
-                        "work_order_id": wid,
-                        "kind": RevisitKind.SERVICE,
-                        "method": method,
-                        "sequence": 1,
-                        "visitor_id": visitors.get(e),
-                        "due_at": due,
-                        "created_at": now,
-                        "sample_item_id": item_id,
-                        "answers": {},
-                        "refusal_note": "",
-                        "new_issue": "",
-                        "open_letter_ref": "",
-                        "supervisor_opinion": "",
-                    }
-                    for (e, wid, method, _), item_id in zip(picks, item_ids, strict=True)
-                ],
-            )
-        session.flush()
+    records: dict[int, SamplingDraw] = _draw_fresh(core, session, fresh, year, month, now, seeds) if fresh else {}
     every = {**existing, **records}
     items = _items(session, [d.id for d in every.values()])
     return [_result(every[e.id], e, e.id in records, items[every[e.id].id]) for e in chosen]
+
+
+_Pick = tuple[int, int, RevisitMethod, int]  # estate, order, method, position
+
+
+def _draw_fresh(
+    core: App, session: Session, fresh: list[Estate], year: int, month: int, now: datetime, seeds: dict[int, int] | None
+) -> dict[int, SamplingDraw]:
+    """Record the draws of the estates not drawn yet this month, mark their populations, pick the
+    samples and insert their items and revisits; returns the new draws by estate id."""
+    key = month_key(year, month)
+    by_id = {e.id: e for e in fresh}
+    policy = core.policy
+    sampling = policy.sampling
+    cutoff = min(draw_cutoff(year, month, sampling, policy.tz), now)
+    due = revisits_due(year, month, policy)
+    drawn_before = _drawn_before(session, fresh, key)
+    records: dict[int, SamplingDraw] = {}
+    for e in fresh:
+        records[e.id] = SamplingDraw(
+            estate_id=e.id,
+            month=key,
+            rule=sampling.rule,
+            seed=(seeds or {}).get(e.id, secrets.randbits(31)),
+            cutoff_at=cutoff,
+            drawn_at=now,
+            population_count=0,
+            sample_size=0,
+            on_site_count=0,
+            revisits_due_at=due,
+        )
+    session.add_all(records.values())
+    session.flush()  # a concurrent draw of the same month fails here (unique estate + month)
+    window = [
+        WorkOrder.draw_id.is_(None),
+        WorkOrder.kind.in_(list(sampling.kinds)),
+        WorkOrder.completed_at.is_not(None),
+        WorkOrder.completed_at <= cutoff,
+    ]
+    first_after = draw_cutoff(*previous_month(year, month), sampling, policy.tz)
+    population = _mark_population(session, records, drawn_before, window, first_after)
+    visitors = _visitors(session, records)
+    picks = _pick_samples(records, population, sampling, by_id)
+    if picks:
+        _insert_picks(session, records, picks, visitors, due, now)
+    session.flush()
+    return records
+
+
+def _drawn_before(session: Session, fresh: list[Estate], key: str) -> set[int]:
+    """The estates of ``fresh`` drawn before; DrawOrderError when one was drawn for a month after ``key``."""
+    code = {e.id: e.code for e in fresh}
+    latest: dict[int, str] = {
+        estate_id: month
+        for estate_id, month in session.execute(
+            select(SamplingDraw.estate_id, func.max(SamplingDraw.month))
+            .where(SamplingDraw.estate_id.in_([e.id for e in fresh]))
+            .group_by(SamplingDraw.estate_id)
+        )
+    }
+    later = sorted(f"{code[e]} ({m})" for e, m in latest.items() if m > key)
+    if later:
+        raise DrawOrderError(f"months are drawn in order: already drawn for a later month: {', '.join(later)}")
+    return set(latest)
+
+
+def _mark_population(
+    session: Session, records: dict[int, SamplingDraw], drawn_before: set[int], window: list[Any], first_after: datetime
+) -> dict[int, list[int]]:
+    """Give each new draw the orders of its estate in ``window`` (``UPDATE ... RETURNING``); their ids per estate.
+
+    ``first_after`` is the previous month's cutoff, where an estate's first draw starts.
+    """
+    draw_of = {r.id: estate_id for estate_id, r in records.items()}
+    groups: list[tuple[list[int], list[Any]]] = [
+        ([e for e in records if e in drawn_before], []),
+        # an estate's first draw: only orders completed after the previous month's cutoff
+        ([e for e in records if e not in drawn_before], [WorkOrder.completed_at > first_after]),
+    ]
+    population: dict[int, list[int]] = {e: [] for e in records}
+    for estate_ids, extra in groups:
+        if not estate_ids:
+            continue
+        # UPDATE work_order ... FROM sampling_draw: one join of the open orders with the new draws,
+        # run on the session's connection: ~80,000 plain rows back, no ORM result processing
+        marked = session.connection().execute(
+            update(WorkOrder)
+            .where(
+                SamplingDraw.estate_id == WorkOrder.estate_id,
+                SamplingDraw.id.in_([records[e].id for e in estate_ids]),
+                *window,
+                *extra,
+            )
+            .values(draw_id=SamplingDraw.id)
+            .returning(WorkOrder.id, WorkOrder.draw_id)
+        )
+        for wid, draw_id in marked:
+            assert draw_id is not None
+            population[draw_of[draw_id]].append(wid)
+    return population
+
+
+def _visitors(session: Session, records: dict[int, SamplingDraw]) -> dict[int | None, int]:
+    """Who makes each estate's sampled revisits: its first active service centre manager (lowest id)."""
+    return {
+        staff.estate_id: staff.id
+        for staff in session.scalars(
+            select(Staff)
+            .where(
+                Staff.estate_id.in_(list(records)),
+                Staff.role == Role.SERVICE_CENTRE_MANAGER,
+                Staff.active.is_(True),
+            )
+            .order_by(Staff.id.desc())
+        )
+    }
+
+
+def _pick_samples(
+    records: dict[int, SamplingDraw], population: dict[int, list[int]], sampling: Sampling, by_id: dict[int, Estate]
+) -> list[_Pick]:
+    """Size and pick each draw's sample from its population (recorded on the draw); every pick in order."""
+    picks: list[_Pick] = []
+    for estate_id, record in records.items():
+        size = sample_size(len(population[estate_id]), sampling, by_id[estate_id].households)
+        record.population_count, record.sample_size, record.on_site_count = size.population, size.size, size.on_site
+        chosen_ids = pick(population[estate_id], record.seed, size)
+        picks += [(estate_id, wid, method, n) for n, (wid, method) in enumerate(chosen_ids, start=1)]
+    return picks
+
+
+def _insert_picks(
+    session: Session,
+    records: dict[int, SamplingDraw],
+    picks: list[_Pick],
+    visitors: dict[int | None, int],
+    due: datetime,
+    now: datetime,
+) -> None:
+    """Insert the sample items and, for each, its service revisit due before the 5th of the next month."""
+    _insert_rows(
+        session,
+        SampleItem,
+        [
+            {"draw_id": records[e].id, "work_order_id": wid, "method": method, "position": n}
+            for e, wid, method, n in picks
+        ],
+    )
+    item_of: dict[int, int] = {
+        work_order_id: item_id
+        for work_order_id, item_id in session.execute(
+            select(SampleItem.work_order_id, SampleItem.id).where(
+                SampleItem.draw_id.in_([r.id for r in records.values()])
+            )
+        )
+    }
+    item_ids = [item_of[wid] for _, wid, _, _ in picks]
+    _insert_rows(
+        session,
+        Revisit,
+        [
+            {
+                "estate_id": e,
+                "work_order_id": wid,
+                "kind": RevisitKind.SERVICE,
+                "method": method,
+                "sequence": 1,
+                "visitor_id": visitors.get(e),
+                "due_at": due,
+                "created_at": now,
+                "sample_item_id": item_id,
+                "answers": {},
+                "refusal_note": "",
+                "new_issue": "",
+                "open_letter_ref": "",
+                "supervisor_opinion": "",
+            }
+            for (e, wid, method, _), item_id in zip(picks, item_ids, strict=True)
+        ],
+    )
 
 
 def _insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
