@@ -6,7 +6,6 @@ database write fails the stored file is removed again (nothing half-written).
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -16,10 +15,10 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from estatecare.app import App
+from estatecare.api.context import ApiContext
 from estatecare.attachments import AttachmentStore, StorageFull, TooLarge
 from estatecare.services.people import Actor
-from estatecare.services.records import complaint_for, get_complaint, in_transaction
+from estatecare.services.records import complaint_for, get_complaint
 from estatecare.uploads import pixel_problem
 from models import ComplaintAttachment
 from models.permissions import Step
@@ -47,11 +46,12 @@ def _out(row: ComplaintAttachment) -> AttachmentOut:
     )
 
 
-def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Callable[[], datetime]) -> APIRouter:
+def router(ctx: ApiContext) -> APIRouter:
     """Routes for ``/api/complaints/{reference}/attachments``."""
+    core, now = ctx.core, ctx.now
     store = AttachmentStore.from_settings(core.settings)
     api = APIRouter(tags=["attachments"])
-    staff = Annotated[Actor, Depends(current_staff)]
+    staff = Annotated[Actor, Depends(ctx.current_staff)]
 
     @api.post(
         "/api/complaints/{reference}/attachments",
@@ -72,7 +72,7 @@ def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Calla
         def check(session: Session) -> None:
             complaint_for(session, reference, actor, Step.ATTACHMENTS)
 
-        await asyncio.to_thread(in_transaction, core.sessions, check)
+        await ctx.run(check)
         data = await request.body()
         if not data:
             return _error(422, "the request body (the file) is empty", field="body")
@@ -106,7 +106,7 @@ def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Calla
             return _out(row)
 
         try:
-            return await asyncio.to_thread(in_transaction, core.sessions, record)
+            return await ctx.run(record)
         except BaseException:
             store.delete(stored.stored_name)
             raise
@@ -124,7 +124,7 @@ def router(core: App, current_staff: Callable[..., Awaitable[Actor]], now: Calla
             )
             return [_out(r) for r in rows]
 
-        return await asyncio.to_thread(in_transaction, core.sessions, load)
+        return await ctx.run(load)
 
     return api
 
