@@ -97,7 +97,7 @@ dirty_text = st.tuples(clean_text, st.sampled_from(CONTROL), clean_text).map("".
 huge_text = st.integers(5001, 40_000).map(lambda n: "漏" * n)
 wrong_type = st.one_of(
     st.integers(),
-    st.floats(allow_nan=False),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.booleans(),
     st.none(),
     st.lists(st.integers(), max_size=3),
