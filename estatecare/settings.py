@@ -65,7 +65,7 @@ class Settings(BaseSettings):
     dispatch: Literal["in-process", "deployments"] = "in-process"
     dispatch_linger_seconds: float | None = None  # batch window; default 0.1 s in-process, 2 s for deployments
     intake_lease_seconds: float = 300.0  # a run's claim on a complaint's intake; a crashed run's claim expires
-    send_lease_seconds: float = 600.0  # a sender's claim on an outbox row (see notifications/sender.py)
+    send_lease_seconds: float = 600.0  # a sender's claim on an outbox row (see notifications/outbox_store.py)
     attachments_dir: Path | None = None  # default: var_dir/attachments
     attachments_max_mb: float = 10.0  # largest accepted attachment
     attachments_min_free_mb: float = 64.0  # refuse uploads that would leave less free space than this

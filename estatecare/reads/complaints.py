@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from estatecare.services.people import Actor
@@ -25,6 +25,7 @@ from models import (
     Unit,
 )
 from models.enums import ComplaintStatus, Role
+from models.lifecycle import ASSIGNED_STATES
 from models.permissions import Step
 from notifications.catalogue import mask_phone
 
@@ -99,29 +100,32 @@ class ComplaintDetail(ComplaintSummary):
     history: list[HistoryItem]
 
 
-def _overdue_clause(now: datetime) -> Any:
+def overdue_clause(now: datetime) -> ColumnElement[bool]:
+    """SQL twin of :meth:`Complaint.is_overdue`: a deadline of the current state has passed
+    and the resolution is not waiting for its department head (resolved is not overdue).
+
+    Every branch requires its deadline to be set, so the clause is never NULL and
+    ``~overdue_clause(now)`` matches exactly the complaints that are not overdue.
+    """
     s = ComplaintStatus
     return or_(
         and_(
             Complaint.status.in_([s.RECEIVED, s.ASSESSED]),
             Complaint.first_response_at.is_(None),
+            Complaint.response_due_at.is_not(None),
             Complaint.response_due_at < now,
         ),
-        and_(Complaint.status.in_([s.ASSIGNED, s.REOPENED]), Complaint.resolution_due_at < now),
-        and_(Complaint.status == s.REVISIT_DUE, Complaint.revisit_due_at < now),
+        and_(
+            Complaint.status.in_(ASSIGNED_STATES),
+            Complaint.resolution_due_at.is_not(None),
+            Complaint.resolution_due_at < now,
+        ),
+        and_(
+            Complaint.status == s.REVISIT_DUE,
+            Complaint.revisit_due_at.is_not(None),
+            Complaint.revisit_due_at < now,
+        ),
     )
-
-
-def _is_overdue(c: Complaint, now: datetime) -> bool:
-    s = ComplaintStatus
-    status = ComplaintStatus(c.status)
-    if status in (s.RECEIVED, s.ASSESSED) and c.first_response_at is None:
-        return bool(c.response_due_at and c.response_due_at < now)
-    if status in (s.ASSIGNED, s.REOPENED):
-        return bool(c.resolution_due_at and c.resolution_due_at < now)
-    if status is s.REVISIT_DUE:
-        return bool(c.revisit_due_at and c.revisit_due_at < now)
-    return False
 
 
 def complaint_page(
@@ -148,7 +152,7 @@ def complaint_page(
         email = actor.email if assignee == "me" else assignee
         query = query.where(func.lower(Staff.email) == email.lower())
     if overdue is not None:
-        query = query.where(_overdue_clause(now) if overdue else ~_overdue_clause(now))
+        query = query.where(overdue_clause(now) if overdue else ~overdue_clause(now))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.execute(
         query.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(limit).offset(offset)
@@ -170,7 +174,7 @@ def _summary(c: Complaint, estate_code: str, assignee_email: str | None, now: da
         response_due_at=c.response_due_at,
         resolution_due_at=c.resolution_due_at,
         revisit_due_at=c.revisit_due_at,
-        overdue=_is_overdue(c, now),
+        overdue=c.is_overdue(now),
     )
 
 

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from estatecare.reads.complaints import overdue_clause
 from estatecare.reads.tasks import estate_scope
 from estatecare.services.people import Actor
 from models import Complaint, Department, Estate, Staff
 from models.enums import Category, ComplaintStatus
-from models.lifecycle import ASSIGNED_STATES
-
-S = ComplaintStatus
 
 
 @dataclass(frozen=True)
@@ -49,30 +47,6 @@ class RegisterRow:
     satisfaction: str
     closed_at: datetime | None
     content: str
-
-
-def overdue_clause(now: datetime) -> ColumnElement[bool]:
-    """SQL condition: a deadline of the current state has passed."""
-    return or_(
-        and_(
-            Complaint.status.in_([S.RECEIVED, S.ASSESSED]),
-            Complaint.first_response_at.is_(None),
-            Complaint.response_due_at < now,
-        ),
-        and_(Complaint.status.in_(ASSIGNED_STATES), Complaint.resolution_due_at < now),
-        and_(Complaint.status == S.REVISIT_DUE, Complaint.revisit_due_at < now),
-    )
-
-
-def _current_due(c: Complaint) -> datetime | None:
-    status = ComplaintStatus(c.status)
-    if status in (S.RECEIVED, S.ASSESSED):
-        return c.response_due_at if c.first_response_at is None else None
-    if status in ASSIGNED_STATES or status is S.RESOLVED:
-        return c.resolution_due_at
-    if status is S.REVISIT_DUE:
-        return c.revisit_due_at
-    return None
 
 
 #: The register query's row: the complaint, its estate code, its department's and handler's names.
@@ -115,7 +89,6 @@ def register_rows(
         query = query.limit(limit)
     rows = []
     for c, code, dept, assignee in session.execute(query):
-        due = _current_due(c)
         rows.append(
             RegisterRow(
                 reference=c.reference,
@@ -128,8 +101,8 @@ def register_rows(
                 status=ComplaintStatus(c.status).value,
                 department=dept or "",
                 assignee=assignee or "",
-                due_at=due,
-                overdue=bool(due and due < now and ComplaintStatus(c.status) is not S.RESOLVED),
+                due_at=c.current_deadline(),
+                overdue=c.is_overdue(now),
                 satisfaction=c.satisfaction.value if c.satisfaction else "",
                 closed_at=c.closed_at,
                 content=c.content,

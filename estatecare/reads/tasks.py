@@ -50,19 +50,19 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
     """What waits for ``actor``: assess, handle, confirm, revisit, review, decide; earliest deadline first."""
     tasks: list[Task] = []
 
-    def add(kind: str, c: Complaint, due: datetime | None, page: str) -> None:
-        tasks.append(
-            Task(kind, c.reference, c.content, due, bool(due and due < now), f"/staff/complaints/{c.reference}/{page}")
-        )
+    def add(kind: str, c: Complaint, due: datetime | None, page: str, overdue: bool | None = None) -> None:
+        """A task on ``c``; ``overdue`` defaults to the task's own deadline ``due`` having passed."""
+        late = bool(due and due < now) if overdue is None else overdue
+        tasks.append(Task(kind, c.reference, c.content, due, late, f"/staff/complaints/{c.reference}/{page}"))
 
     scope = estate_scope(actor)
     if actor.role in SUPERVISORS:
         for c in session.scalars(select(Complaint).where(Complaint.status == S.RECEIVED, *scope)):
-            add("assess", c, c.response_due_at, "assessment")
+            add("assess", c, c.current_deadline(), "assessment", c.is_overdue(now))
     for c in session.scalars(
         select(Complaint).where(Complaint.assignee_id == actor.id, Complaint.status.in_(ASSIGNED_STATES))
     ):
-        add("handle", c, c.resolution_due_at, "resolution")
+        add("handle", c, c.current_deadline(), "resolution", c.is_overdue(now))
     # R-HD-6: the department's head confirms, not a result they recorded; a supervisor of the estate
     # when the department has no other head (the permissions matrix decides, ``Step.CONFIRM``)
     confirming: list[ColumnElement[bool]] | None = None
@@ -73,6 +73,8 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
     if confirming is not None:
         for c in session.scalars(select(Complaint).where(Complaint.status == S.RESOLVED, *confirming)):
             if may(actor, Step.CONFIRM, complaint_case(session, c, Step.CONFIRM)):
+                # the confirmer's own task: late once the resolution deadline has passed, although
+                # a resolved complaint is not overdue in the register (``Complaint.is_overdue``)
                 add("confirm", c, c.resolution_due_at, "confirmation")
     for r, c in session.execute(
         select(Revisit, Complaint)

@@ -1,0 +1,66 @@
+"""The register's SQL overdue condition and ``Complaint.is_overdue`` agree on every complaint."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from estatecare.reads.complaints import overdue_clause
+from models import Base, Complaint, Estate
+from models.enums import Channel, ComplaintStatus
+
+NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
+#: A deadline in the past, exactly now (not passed yet), in the future, or none.
+DEADLINES = (NOW - timedelta(hours=1), NOW, NOW + timedelta(hours=1), None)
+
+
+@pytest.fixture
+def session() -> Iterator[Session]:
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as s:
+        yield s
+    engine.dispose()
+
+
+def _world(session: Session) -> list[Complaint]:
+    """A complaint for every status, first response given or not, and every mix of deadlines."""
+    estate = Estate(code="CH", name="Test estate")
+    session.add(estate)
+    session.flush()
+    combos = itertools.product(ComplaintStatus, (None, NOW - timedelta(days=1)), DEADLINES, DEADLINES, DEADLINES)
+    complaints = [
+        Complaint(
+            reference=f"CH-{n:05d}",
+            estate_id=estate.id,
+            channel=Channel.PHONE,
+            content="電梯壞了",
+            status=status,
+            first_response_at=answered,
+            response_due_at=response,
+            resolution_due_at=resolution,
+            revisit_due_at=revisit,
+        )
+        for n, (status, answered, response, resolution, revisit) in enumerate(combos)
+    ]
+    session.add_all(complaints)
+    session.commit()
+    return complaints
+
+
+def test_the_sql_overdue_clause_selects_exactly_the_overdue_complaints(session: Session) -> None:
+    complaints = _world(session)
+    overdue = {c.id for c in complaints if c.is_overdue(NOW)}
+    assert set(session.scalars(select(Complaint.id).where(overdue_clause(NOW)))) == overdue
+    assert set(session.scalars(select(Complaint.id).where(~overdue_clause(NOW)))) == {
+        c.id for c in complaints if c.id not in overdue
+    }
+    # every status with a deadline of its own is represented among the overdue, resolved never is
+    statuses = {ComplaintStatus(c.status) for c in complaints if c.id in overdue}
+    s = ComplaintStatus
+    assert statuses == {s.RECEIVED, s.ASSESSED, s.ASSIGNED, s.REOPENED, s.REVISIT_DUE}
