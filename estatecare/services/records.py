@@ -1,4 +1,4 @@
-"""Loading complaints and committing changes under the optimistic lock."""
+"""Loading complaints and units, and committing changes under the optimistic lock."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
-from estatecare.services.errors import ConflictError, NotFound
+from estatecare.services.errors import ConflictError, InvalidInput, NotFound
 from estatecare.services.people import Actor, check_step, complaint_case
-from models import Complaint
+from models import Building, Complaint, Estate, Unit
 from models.permissions import Step
 
 T = TypeVar("T")
@@ -45,6 +45,20 @@ def complaint_for(
 def unknown_reference(reference: str) -> NotFound:
     """The answer for a reference that does not exist (or is hidden: another estate's)."""
     return NotFound(f"no complaint with reference {reference!r}")
+
+
+def unit_in_estate(session: Session, estate: Estate, building: str | None, unit: str) -> int:
+    """The id of unit ``unit`` of ``estate``, in ``building`` when named: :class:`InvalidInput` on
+    ``unit`` when there is none, on ``building`` when the number is found in several buildings."""
+    query = select(Unit).join(Building).where(Unit.estate_id == estate.id, Unit.number == unit)
+    if building:
+        query = query.where(Building.name == building)
+    units = list(session.scalars(query.limit(2)))
+    if not units:
+        raise InvalidInput("unit", f"no unit {building} {unit} in estate {estate.code}".replace("  ", " "))
+    if len(units) > 1:
+        raise InvalidInput("building", f"unit {unit} exists in several buildings: name the building")
+    return units[0].id
 
 
 def _check_version(complaint: Complaint, expected_version: int | None) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from estatecare.app import App
 from estatecare.reads import revisits as reads_revisits
 from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
-from estatecare.services.lifecycle import (
+from estatecare.services.lifecycle.revisit import (
     check_revisit_record,
     complaint_from_revisit,
     revisit_done_at,
@@ -35,6 +35,7 @@ from estatecare.services.schemas import OpenLetterIn, ReviewIn, RevisitRecordIn
 from models import Complaint, Estate, Resident, Revisit, WorkOrder
 from models.enums import RevisitMethod, Satisfaction
 from models.permissions import Case, Step
+from models.revisit import must_be_on_site
 
 
 def _revisit_for(session: Session, actor: Actor | None, revisit_id: int, step: Step) -> Revisit:
@@ -118,7 +119,7 @@ def record_order_revisit(
         raise WrongState(f"revisit {revisit_id} is already done (recorded {revisit.recorded_at:%Y-%m-%d})", "done")
     order = session.get(WorkOrder, revisit.work_order_id)
     assert order is not None
-    if revisit.method is RevisitMethod.ON_SITE and revisit.sequence == 1 and data.method is not RevisitMethod.ON_SITE:
+    if data.method is not RevisitMethod.ON_SITE and must_be_on_site(revisit.sequence, revisit.method):
         raise InvalidInput(
             "method",
             "this revisit is planned on site (the draw's on-site share, R-RV-6, or a renovation, R-RV-5); "
@@ -247,7 +248,7 @@ def answer_by_open_letter(
         )
     if done := [r.id for r in answered if r.done_at is not None]:
         raise WrongState(f"{_revisits(done)} already done: a letter answers due revisits only", "done")
-    if on_site := [r.id for r in answered if r.method is RevisitMethod.ON_SITE and r.sequence == 1]:
+    if on_site := [r.id for r in answered if must_be_on_site(r.sequence, r.method)]:
         raise InvalidInput(
             "revisit_ids",
             f"{_revisits(on_site)} planned on site (the draw's on-site share, R-RV-6, or a renovation, R-RV-5): "

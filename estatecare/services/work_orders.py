@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from pydantic import BaseModel
@@ -10,16 +11,11 @@ from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.services.errors import Forbidden, InvalidInput
+from estatecare.services.jobs import job_revisit
 from estatecare.services.people import Actor, check_step
-from estatecare.services.records import complaint_for
+from estatecare.services.records import complaint_for, unit_in_estate
 from estatecare.services.schemas import WorkOrderIn
-from models import (
-    Building,
-    Department,
-    Estate,
-    Unit,
-    WorkOrder,
-)
+from models import Department, Estate, WorkOrder
 from models.enums import Role
 from models.permissions import Case, Step
 
@@ -36,20 +32,11 @@ class WorkOrderOut(BaseModel):
 def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Actor, now: datetime) -> WorkOrderOut:
     """Register a work order; jobs that need their own revisit get one (R-RV-4, R-RV-5). A linked
     complaint is of the order's estate; another estate's reference is answered like an unknown one."""
-    import secrets
-
     estate = session.scalar(select(Estate).where(Estate.code == data.estate))
     if estate is None:
         raise InvalidInput("estate", f"no estate with code {data.estate!r}")
     check_step(actor, Step.WORK_ORDER, Case(estate_id=estate.id), hidden=Forbidden("this estate is not yours"))
-    unit_id = None
-    if data.unit:
-        q = select(Unit.id).join(Building).where(Unit.estate_id == estate.id, Unit.number == data.unit)
-        if data.building:
-            q = q.where(Building.name == data.building)
-        unit_id = session.scalar(q.limit(1))
-        if unit_id is None:
-            raise InvalidInput("unit", f"no unit {data.unit} in estate {estate.code}")
+    unit_id = unit_in_estate(session, estate, data.building, data.unit) if data.unit else None
     complaint_id = None
     if data.complaint:
         complaint = complaint_for(session, data.complaint, actor, Step.VIEW)
@@ -83,8 +70,6 @@ def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Act
     if data.completed_at is not None:
         revisit_due = core.deadlines.job_revisit_due(data.completed_at, data.kind)
         if revisit_due is not None:
-            from estatecare.services.jobs import job_revisit
-
             job_revisit(core, session, order, revisit_due)
     return WorkOrderOut(
         reference=order.reference, kind=order.kind.value, completed_at=order.completed_at, revisit_due_at=revisit_due

@@ -1,0 +1,210 @@
+"""A complaint's revisit: the record (R-RV-7, R-RV-8) and what follows it: a new issue becomes a
+new complaint (R-RV-10); satisfied, the complaint closes (R-RV-14), unsatisfied, it is reopened
+and reassigned (R-RV-11). The record's checks and fields are shared with work orders' revisits
+(``estatecare.services.revisits``)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from estatecare.app import App
+from estatecare.services.errors import ConflictError, InvalidInput
+from estatecare.services.lifecycle.assign import assign_to
+from estatecare.services.lifecycle.close import close_duplicates
+from estatecare.services.lifecycle.common import S, by_id, id_of, load
+from estatecare.services.lifecycle.intake import new_reference
+from estatecare.services.people import Actor
+from estatecare.services.schemas import RevisitIn, RevisitRecordIn
+from models import Complaint, Estate, Revisit
+from models.enums import Channel, RevisitMethod, Urgency
+from models.lifecycle import Action, IllegalTransition
+from models.permissions import Step
+from models.revisit import is_satisfied, must_be_on_site
+
+
+@dataclass(frozen=True)
+class RevisitOutcome:
+    """What a recorded revisit led to."""
+
+    complaint: Complaint
+    revisit: Revisit
+    new_complaint: Complaint | None
+
+
+def record_revisit(
+    core: App, session: Session, reference: str, data: RevisitIn, actor: Actor | None, now: datetime
+) -> RevisitOutcome:
+    """Record the revisit: method, answers, satisfaction, signature or refusal note (R-RV-7, R-RV-8);
+    a new issue becomes a new linked complaint (R-RV-10)."""
+    complaint = load(session, reference, data.version, actor, Step.REVISIT)
+    if complaint.status is not S.REVISIT_DUE:
+        raise IllegalTransition(S(complaint.status), Action.REVISIT)
+    revisit = session.scalar(
+        select(Revisit).where(Revisit.complaint_id == complaint.id, Revisit.done_at.is_(None)).order_by(Revisit.id)
+    )
+    if revisit is None:
+        raise ConflictError(f"complaint {reference} has no open revisit")
+    if data.method is not RevisitMethod.ON_SITE and must_be_on_site(
+        revisit.sequence, complaint_valid=bool(complaint.valid)
+    ):
+        raise InvalidInput(
+            "method",
+            "the first revisit of a valid complaint is on site (R-RV-3); "
+            "phone is allowed from the 2nd revisit (R-RV-10)",
+        )
+    record = check_revisit_record(data, now)
+    late = write_revisit_record(core, revisit, data, record, actor, now)
+    complaint.satisfaction = data.satisfaction
+    complaint.apply(
+        Action.REVISIT,
+        at=now,
+        actor_id=id_of(actor),
+        data={
+            "revisit_id": revisit.id,
+            "method": data.method.value,
+            "satisfaction": data.satisfaction.value,
+            "sequence": revisit.sequence,
+            "signed": bool(record.signature),
+            "late_record": late,
+        },
+    )
+    new = None
+    if data.new_issue:
+        new = complaint_from_revisit(
+            core,
+            session,
+            Complaint(
+                estate_id=complaint.estate_id,
+                unit_id=complaint.unit_id,
+                resident_id=complaint.resident_id,
+                complainant_name=complaint.complainant_name,
+                contact_phone=complaint.contact_phone,
+                contact_email=complaint.contact_email,
+                locale=complaint.locale,
+                parent_id=complaint.id,
+            ),
+            data.new_issue,
+            complaint.reference,
+            actor,
+            now,
+        )
+        revisit.new_complaint_id = new.id
+    return RevisitOutcome(complaint, revisit, new)
+
+
+@dataclass(frozen=True)
+class CheckedRecord:
+    """A revisit record's input after the checks every revisit shares."""
+
+    signature: bytes
+    done_at: datetime
+
+
+def check_revisit_record(data: RevisitRecordIn, now: datetime) -> CheckedRecord:
+    """The checks of every revisit record: a PNG signature, or a refusal note on site (R-RV-8);
+    a done time with its offset, not in the future."""
+    signature = b""
+    if data.signature_png_base64:
+        try:
+            signature = base64.b64decode(data.signature_png_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput("signature_png_base64", "not valid base64") from exc
+        if not signature.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise InvalidInput("signature_png_base64", "the signature must be a PNG image")
+    if data.method is RevisitMethod.ON_SITE and not signature and not data.refusal_note:
+        raise InvalidInput(
+            "signature_png_base64", "an on-site revisit needs the resident's signature, or a refusal note (R-RV-8)"
+        )
+    return CheckedRecord(signature, revisit_done_at(data.done_at, now))
+
+
+def revisit_done_at(done_at: datetime | None, now: datetime) -> datetime:
+    """When a revisit was done: given with its offset and not in the future, or now."""
+    done_at = done_at or now
+    if done_at.tzinfo is None:
+        raise InvalidInput("done_at", "give the time with its timezone offset")
+    if done_at > now:
+        raise InvalidInput("done_at", "a revisit cannot be recorded before it happened")
+    return done_at
+
+
+def write_revisit_record(
+    core: App, revisit: Revisit, data: RevisitRecordIn, record: CheckedRecord, actor: Actor | None, now: datetime
+) -> bool:
+    """Write the record onto ``revisit`` (R-RV-7, R-RV-8); True when it is recorded late (R-RV-13)."""
+    revisit.method = data.method
+    revisit.visitor_id = id_of(actor) or revisit.visitor_id
+    revisit.done_at = record.done_at
+    revisit.recorded_at = now
+    revisit.satisfaction = data.satisfaction
+    revisit.answers = {
+        k: getattr(data, k) for k in ("punctuality", "attitude", "quality", "shortcomings", "suggestions")
+    }
+    revisit.signature_png = record.signature or None
+    revisit.refusal_note = data.refusal_note
+    revisit.new_issue = data.new_issue
+    revisit.next_reply_at = data.next_reply_at
+    return now > core.deadlines.revisit_record_due(record.done_at)
+
+
+def complaint_from_revisit(
+    core: App, session: Session, child: Complaint, issue: str, revisit_of: str, actor: Actor | None, now: datetime
+) -> Complaint:
+    """A complaint made during a revisit is recorded and reported as a new complaint (R-RV-10).
+
+    ``child`` carries where and who (estate, unit, resident, contact, parent); ``revisit_of``
+    names the complaint or work order revisited, in the receipt record.
+    """
+    estate = session.get(Estate, child.estate_id)
+    assert estate is not None
+    child.reference = new_reference(estate.code, now, now.astimezone(core.policy.tz))
+    child.channel = Channel.REVISIT
+    child.content = issue
+    child.received_at = now
+    child.received_by_id = id_of(actor)
+    child.response_due_at = core.deadlines.response_due(now, Urgency.NORMAL)
+    child.record_receipt(
+        at=now,
+        actor_id=id_of(actor),
+        data={"channel": Channel.REVISIT.value, "raised_during_revisit_of": revisit_of},
+    )
+    session.add(child)
+    session.flush()
+    return child
+
+
+def after_revisit(core: App, session: Session, complaint_id: int, now: datetime) -> str:
+    """Satisfied -> close (R-RV-14); unsatisfied -> reopen and reassign (R-RV-11). No-op once done."""
+    complaint = by_id(session, complaint_id)
+    if complaint.status is not S.REVISIT_DUE:
+        return "nothing"
+    last = session.scalar(
+        select(Revisit).where(Revisit.complaint_id == complaint.id).order_by(Revisit.id.desc()).limit(1)
+    )
+    if last is None or last.done_at is None:
+        return "nothing"
+    if is_satisfied(last.satisfaction):
+        complaint.apply(Action.CLOSE, at=now, note="revisit satisfied (R-RV-14)")
+        close_duplicates(session, complaint, now)
+        return "closed"
+    complaint.apply(Action.REOPEN, at=now, note="revisit unsatisfied: rectify and revisit again (R-RV-11)")
+    complaint.satisfaction = None
+    complaint.revisit_due_at = None
+    assign_to(
+        core,
+        session,
+        complaint,
+        None,
+        None,
+        None,
+        "reopened after an unsatisfied revisit (R-RV-11): " + (last.answers or {}).get("shortcomings", ""),
+        None,
+        now,
+    )
+    return "reopened"
