@@ -35,7 +35,7 @@ def build(core: App, *, sweep_every: float = 30.0) -> FastAPI:
             now = runtime.now()
             cutoff = now - timedelta(seconds=core.settings.sweep_age_seconds)
             follow = lifecycle.pending_follow_ups(s, limit=1)
-            return bool(lifecycle.pending_intake(s, cutoff, limit=1, now=now) or follow["assign"] or follow["after-revisit"])
+            return bool(lifecycle.pending_intake(s, cutoff, limit=1, now=now) or any(follow.values()))
 
     distributed = core.settings.dispatch == "deployments"
 
