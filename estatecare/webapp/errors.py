@@ -1,0 +1,140 @@
+"""The web app's refusals and error pages: a page in the reader's language, never a stack trace."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from models.lifecycle import IllegalTransition
+
+if TYPE_CHECKING:
+    from estatecare.webapp.context import WebContext
+
+log = logging.getLogger("estatecare.webapp")
+
+
+class LoginRequired(Exception):
+    """The page needs a signed-in staff member."""
+
+
+class LinkRefused(Exception):
+    """An email link that cannot be used (reason: invalid, expired, wrong_page, used, other_person)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+class CsrfFailed(Exception):
+    """A form sent without this session's CSRF token."""
+
+    def __init__(self, form: FormData) -> None:
+        self.form = form
+
+
+class BadFilter(Exception):
+    """A register filter value that cannot be read (``detail`` says which)."""
+
+    def __init__(self, values: dict[str, str], detail: str = "") -> None:
+        self.values = values
+        self.detail = detail
+
+
+def install(web: FastAPI, ctx: WebContext) -> None:
+    """Answer the refusals and errors of ``web``'s pages with pages rendered by ``ctx``."""
+    message_page = ctx.message_page
+
+    @web.exception_handler(LoginRequired)
+    async def _login_required(request: Request, _: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/staff/login?{urlencode({'next': target})}", status_code=303)
+
+    @web.exception_handler(LinkRefused)
+    async def _link_refused(request: Request, exc: LinkRefused) -> Response:
+        return ctx.render(
+            request, "link_refused.html", 410 if exc.reason in ("used", "expired") else 403, reason=exc.reason
+        )
+
+    @web.exception_handler(CsrfFailed)
+    async def _csrf(request: Request, _: CsrfFailed) -> Response:
+        return message_page(
+            request,
+            400,
+            "The form expired",
+            "For your security the form must be sent from this site within the session. "
+            "Go back, reload and send it again.",
+        )
+
+    @web.exception_handler(BadFilter)
+    async def _bad_filter(request: Request, exc: BadFilter) -> Response:
+        return message_page(
+            request,
+            400,
+            "Request refused",
+            "A filter value is not valid. Check the dates (YYYY-MM-DD).",
+            detail=exc.detail,
+        )
+
+    @web.exception_handler(Forbidden)
+    async def _forbidden(request: Request, exc: Forbidden) -> Response:
+        return message_page(request, 403, "Not allowed", "You may not see or do this.", detail=str(exc))
+
+    @web.exception_handler(NotFound)
+    async def _not_found(request: Request, exc: NotFound) -> Response:
+        return message_page(request, 404, "Not found", "There is nothing at this address.", detail=str(exc))
+
+    @web.exception_handler(IllegalTransition)
+    async def _illegal(request: Request, exc: IllegalTransition) -> Response:
+        return message_page(
+            request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
+        )
+
+    @web.exception_handler(WrongState)
+    async def _wrong_state(request: Request, exc: WrongState) -> Response:
+        return message_page(
+            request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
+        )
+
+    @web.exception_handler(ConflictError)
+    async def _conflict(request: Request, exc: ConflictError) -> Response:
+        return message_page(
+            request,
+            409,
+            "Changed meanwhile",
+            "The complaint changed while you were working. Reload and try again.",
+            detail=str(exc),
+        )
+
+    @web.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return message_page(request, 404, "Not found", "There is nothing at this address.")
+        return message_page(request, exc.status_code, "Request refused", "The request could not be handled.")
+
+    @web.exception_handler(ClientDisconnect)
+    async def _gone(_: Request, __: ClientDisconnect) -> Response:
+        # the client left mid-body, or the body limit (``api/limits.py``) already answered 413
+        return Response(status_code=400)
+
+    @web.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, _: RequestValidationError) -> Response:
+        return message_page(request, 400, "Request refused", "The request could not be handled.")
+
+    @web.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception) -> Response:
+        log.exception("web app error on %s %s", request.method, request.url.path, exc_info=exc)
+        try:
+            return message_page(
+                request, 500, "Something went wrong", "Nothing you entered is lost on our side: please try again later."
+            )
+        except Exception:  # the error page itself failed: plain text, still no trace
+            return HTMLResponse("Internal error", status_code=500)

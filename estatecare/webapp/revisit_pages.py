@@ -1,0 +1,98 @@
+"""Revisits by id: a work order's revisit record (R-RV-4..6; a complaint's is recorded on the
+complaint's action page) and a supervisor's review of any done one (R-RV-9)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from estatecare.reads import revisits
+from estatecare.services import lifecycle, steps
+from estatecare.services.errors import InvalidInput
+from estatecare.services.people import Actor, require_role
+from estatecare.services.schemas import ReviewIn, RevisitRecordIn, RowIdInPath
+from estatecare.webapp.context import WebContext
+from estatecare.webapp.forms import errors as form_errors
+from estatecare.webapp.forms import local_date, revisit_fields, text
+from estatecare.webapp.security import CSRF_FIELD
+from models.enums import RevisitMethod, Satisfaction
+
+
+async def _revisit_page(
+    ctx: WebContext,
+    request: Request,
+    actor: Actor,
+    revisit_id: int,
+    values: dict[str, str],
+    errors: dict[str, str],
+    code: int,
+) -> Response:
+    def load(session: Session) -> revisits.RevisitItem:
+        item = revisits.revisit_item(session, actor, revisit_id, ctx.now())
+        require_role(actor, lifecycle.VISITORS, "a revisit record")
+        return item
+
+    r = await ctx.core.run(load)
+    own_record = r.visitor == actor.email  # ``review_revisit`` refuses a review of one's own record
+    return ctx.render(
+        request,
+        "order_revisit.html",
+        code,
+        r=r,
+        values=values,
+        errors=errors,
+        methods=[m.value for m in RevisitMethod],
+        satisfactions=[v.value for v in Satisfaction],
+        own_record=own_record,
+        may_review=actor.role in lifecycle.SUPERVISORS and not own_record,
+    )
+
+
+def router(ctx: WebContext) -> APIRouter:
+    """The pages of revisits by id."""
+    web = APIRouter()
+
+    @web.get("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
+    async def order_revisit_form(request: Request, revisit_id: RowIdInPath) -> Response:
+        actor = await ctx.require_staff(request)
+        return await _revisit_page(ctx, request, actor, revisit_id, {}, {}, 200)
+
+    @web.post("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
+    async def order_revisit_post(request: Request, revisit_id: RowIdInPath) -> Response:
+        actor = await ctx.require_staff(request)
+        form = await ctx.read_form(request)
+        f = {k: v for k, v in form.items() if isinstance(v, str)}
+        values = {k: v for k, v in f.items() if k not in (CSRF_FIELD, "signature_png_base64")}
+        at = ctx.now()
+        try:
+            next_at = local_date(f.get("next_reply_at", ""), ctx.zone, end_of_day=True)
+        except ValueError:
+            errors = {"next_reply_at": "use the form YYYY-MM-DD"}
+            return await _revisit_page(ctx, request, actor, revisit_id, values, errors, 422)
+        try:
+            data = RevisitRecordIn(**revisit_fields(f), next_reply_at=next_at)
+        except ValidationError as exc:
+            return await _revisit_page(ctx, request, actor, revisit_id, values, form_errors(exc), 422)
+        try:
+            done = await steps.run_step(ctx.core, "order-revisit", revisit_id, data, actor, at)
+        except InvalidInput as exc:
+            message = str(exc).split(": ", 1)[-1]
+            return await _revisit_page(ctx, request, actor, revisit_id, values, {exc.field: message}, 422)
+        ctx.follow(done.follow_ups)
+        return ctx.render(request, "done.html", reference=done.answer.work_order, op="revisit", work_order=True)
+
+    @web.post("/staff/revisits/{revisit_id}/review", response_class=HTMLResponse)
+    async def revisit_review_post(request: Request, revisit_id: RowIdInPath) -> Response:
+        actor = await ctx.require_staff(request)
+        form = await ctx.read_form(request)
+        values = {"opinion": text(form, "opinion")}
+        try:
+            data = ReviewIn(**values)
+        except ValidationError as exc:
+            return await _revisit_page(ctx, request, actor, revisit_id, values, form_errors(exc), 422)
+        await steps.run_step(ctx.core, "review", revisit_id, data, actor, ctx.now())
+        return RedirectResponse(f"/staff/revisits/{revisit_id}#review", status_code=303)
+
+    return web
