@@ -81,6 +81,7 @@ class StepRow:
     permission: Step
     apply: Apply
     then: Then | None
+    task: str | None = None  # the staff task (its action page) the step belongs to
     ends_task: bool = True
 
 
@@ -129,19 +130,28 @@ def _open_letter(core: App, s: Session, target: Any, data: Any, actor: Actor | N
 
 
 STEPS: dict[str, StepRow] = {
-    "assess": StepRow(AssessmentIn, Step.ASSESS, _moved(lifecycle.assess), Then.INTAKE),
+    "assess": StepRow(AssessmentIn, Step.ASSESS, _moved(lifecycle.assess), Then.INTAKE, "assessment"),
     "assign": StepRow(AssignmentIn, Step.ASSIGN, _moved(lifecycle.assign), Then.NOTIFY),
-    "transfer": StepRow(EscalationIn, Step.TRANSFER, _transfer, Then.NOTIFY),
-    "decide": StepRow(DecisionIn, Step.DECIDE, _moved(lifecycle.decide), Then.NOTIFY),
-    "progress": StepRow(ProgressIn, Step.PROGRESS, _moved(lifecycle.progress), Then.NOTIFY, ends_task=False),
-    "resolve": StepRow(ResolutionIn, Step.RESOLVE, _moved(lifecycle.resolve), Then.NOTIFY),
-    "confirm": StepRow(ConfirmationIn, Step.CONFIRM, _moved(lifecycle.confirm), Then.NOTIFY),
-    "revisit": StepRow(RevisitIn, Step.REVISIT, _revisit, Then.AFTER_REVISIT),
+    "transfer": StepRow(EscalationIn, Step.TRANSFER, _transfer, Then.NOTIFY, "resolution"),
+    "decide": StepRow(DecisionIn, Step.DECIDE, _moved(lifecycle.decide), Then.NOTIFY, "decision"),
+    "progress": StepRow(ProgressIn, Step.PROGRESS, _moved(lifecycle.progress), Then.NOTIFY, "resolution", False),
+    "resolve": StepRow(ResolutionIn, Step.RESOLVE, _moved(lifecycle.resolve), Then.NOTIFY, "resolution"),
+    "confirm": StepRow(ConfirmationIn, Step.CONFIRM, _moved(lifecycle.confirm), Then.NOTIFY, "confirmation"),
+    "revisit": StepRow(RevisitIn, Step.REVISIT, _revisit, Then.AFTER_REVISIT, "revisit"),
     "close": StepRow(CloseIn, Step.CLOSE, _moved(lifecycle.close), Then.NOTIFY),
     "order-revisit": StepRow(RevisitRecordIn, Step.REVISIT, _order_revisit, None),
     "review": StepRow(ReviewIn, Step.REVIEW, _review, None),
     "open-letter": StepRow(OpenLetterIn, Step.REVISIT, _open_letter, None),
 }
+
+
+def steps_by_task() -> dict[str, set[str]]:
+    """Each staff task (action page) and the steps it offers."""
+    out: dict[str, set[str]] = {}
+    for name, row in STEPS.items():
+        if row.task is not None:
+            out.setdefault(row.task, set()).add(name)
+    return out
 
 
 def ref_of(session: Session, complaint: Complaint) -> Ref:

@@ -3,26 +3,18 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Annotated, Any, get_args, get_origin
 from zoneinfo import ZoneInfo
 
 from fastapi.responses import Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
-from estatecare.services.errors import InvalidInput, NotFound
+from estatecare.services.errors import InvalidInput
 from estatecare.services.schemas import (
     EARLIEST_YEAR,
     LATEST_YEAR,
-    AssessmentIn,
-    ConfirmationIn,
-    DecisionIn,
-    EscalationIn,
-    ProgressIn,
-    ResolutionIn,
-    RevisitIn,
 )
-from models.enums import Severity, Urgency
 
 #: pydantic error types -> the codes the templates translate (``_forms.html``).
 ERROR_CODES = {
@@ -73,56 +65,34 @@ def local_date(value: str, tz: ZoneInfo, *, end_of_day: bool = False) -> datetim
     return at.astimezone(UTC)
 
 
-def _due(value: str, tz: ZoneInfo) -> datetime | None:
-    try:
-        return local_date(value, tz, end_of_day=True)
-    except ValueError as exc:
-        raise InvalidInput("due_at", "use the form YYYY-MM-DD") from exc
+def _kinds(annotation: Any) -> set[Any]:
+    """The plain types a field takes (``When | None`` -> datetime, NoneType)."""
+    if get_origin(annotation) is Annotated:
+        return _kinds(get_args(annotation)[0])
+    args = get_args(annotation)
+    return set().union(*(_kinds(a) for a in args)) if args else {annotation}
 
 
-def revisit_fields(f: dict[str, str]) -> dict[str, Any]:
-    """The form fields of every revisit record, a complaint's or a work order's (R-RV-7, R-RV-8)."""
-    return {
-        "method": f.get("method", ""),
-        "satisfaction": f.get("satisfaction", ""),
-        **{k: f.get(k, "") for k in ("punctuality", "attitude", "quality", "shortcomings", "suggestions")},
-        "signature_png_base64": f.get("signature_png_base64", "").removeprefix("data:image/png;base64,"),
-        "refusal_note": f.get("refusal_note", ""),
-        "new_issue": f.get("new_issue", ""),
-    }
-
-
-def step_input(op: str, form: FormData, version: int | None, tz: ZoneInfo) -> BaseModel:
-    """The validated input of one step of an action page (a pydantic model), by operation."""
+def step_input(schema: type[BaseModel], form: FormData, version: int | None, tz: ZoneInfo) -> BaseModel:
+    """The validated input of a step from an action page's form, field by field of ``schema``:
+    a yes/no field for a flag, a date (YYYY-MM-DD, the end of that day) for a time; an empty
+    optional field takes its default; the drawn signature loses its data-URL prefix."""
     f = {k: v for k, v in form.items() if isinstance(v, str)}
-    if op == "assess":
-        return AssessmentIn(
-            valid=f.get("valid") == "yes",
-            category=f.get("category") or None,
-            service_area=f.get("service_area") or None,
-            severity=f.get("severity") or Severity.GENERAL,
-            urgency=f.get("urgency") or Urgency.NORMAL,
-            explanation=f.get("explanation", ""),
-            version=version,
-        )
-    if op == "resolve":
-        return ResolutionIn(result=f.get("result", ""), version=version)
-    if op == "progress":
-        return ProgressIn(
-            message=f.get("message", ""), next_reply_at=_due(f.get("next_reply_at", ""), tz), version=version
-        )
-    if op == "transfer":
-        return EscalationIn(reason=f.get("reason", ""), version=version)
-    if op == "confirm":
-        return ConfirmationIn(confirmed=f.get("confirmed") == "yes", note=f.get("note", ""), version=version)
-    if op == "decide":
-        return DecisionIn(
-            department=f.get("department", ""),
-            staff_email=f.get("staff_email", ""),
-            due_at=_due(f.get("due_at", ""), tz),
-            note=f.get("note", ""),
-            version=version,
-        )
-    if op == "revisit":
-        return RevisitIn(**revisit_fields(f), version=version)
-    raise NotFound(f"no operation {op!r}")
+    values: dict[str, Any] = {"version": version} if "version" in schema.model_fields else {}
+    for name, field in schema.model_fields.items():
+        if name == "version":
+            continue
+        raw = f.get(name, "")
+        kinds = _kinds(field.annotation)
+        if bool in kinds:
+            values[name] = raw == "yes"
+        elif not raw and not field.is_required():
+            continue
+        elif datetime in kinds:
+            try:
+                values[name] = local_date(raw, tz, end_of_day=True)
+            except ValueError as exc:
+                raise InvalidInput(name, "use the form YYYY-MM-DD") from exc
+        else:
+            values[name] = raw.removeprefix("data:image/png;base64,") if name == "signature_png_base64" else raw
+    return schema(**values)

@@ -12,10 +12,10 @@ from estatecare.reads import revisits
 from estatecare.services import lifecycle, steps
 from estatecare.services.errors import InvalidInput
 from estatecare.services.people import Actor, require_role
-from estatecare.services.schemas import ReviewIn, RevisitRecordIn, RowIdInPath
+from estatecare.services.schemas import ReviewIn, RowIdInPath
 from estatecare.webapp.context import WebContext
 from estatecare.webapp.forms import errors as form_errors
-from estatecare.webapp.forms import local_date, revisit_fields, text
+from estatecare.webapp.forms import step_input, text
 from estatecare.webapp.security import CSRF_FIELD
 from models.enums import RevisitMethod, Satisfaction
 
@@ -67,16 +67,10 @@ def router(ctx: WebContext) -> APIRouter:
         values = {k: v for k, v in f.items() if k not in (CSRF_FIELD, "signature_png_base64")}
         at = ctx.now()
         try:
-            next_at = local_date(f.get("next_reply_at", ""), ctx.zone, end_of_day=True)
-        except ValueError:
-            errors = {"next_reply_at": "use the form YYYY-MM-DD"}
-            return await _revisit_page(ctx, request, actor, revisit_id, values, errors, 422)
-        try:
-            data = RevisitRecordIn(**revisit_fields(f), next_reply_at=next_at)
+            data = step_input(steps.STEPS["order-revisit"].schema, form, None, ctx.zone)
+            done = await steps.run_step(ctx.core, "order-revisit", revisit_id, data, actor, at)
         except ValidationError as exc:
             return await _revisit_page(ctx, request, actor, revisit_id, values, form_errors(exc), 422)
-        try:
-            done = await steps.run_step(ctx.core, "order-revisit", revisit_id, data, actor, at)
         except InvalidInput as exc:
             message = str(exc).split(": ", 1)[-1]
             return await _revisit_page(ctx, request, actor, revisit_id, values, {exc.field: message}, 422)

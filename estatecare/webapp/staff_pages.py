@@ -38,15 +38,8 @@ from models.revisit import must_be_on_site
 from notifications.catalogue import mask_phone
 
 S = ComplaintStatus
-#: Action page -> the operations its form may send.
-ALLOWED_OPS = {
-    "assessment": {"assess"},
-    "resolution": {"resolve", "progress", "transfer"},
-    "confirmation": {"confirm"},
-    "revisit": {"revisit"},
-    "decision": {"decide"},
-    "escalation": {"decide"},
-}
+#: Action page -> the steps its form may send (``escalation``: the decision page's other address).
+ALLOWED_OPS = {**steps.steps_by_task(), "escalation": {"decide"}}
 TASKS = tuple(ALLOWED_OPS)
 
 
@@ -205,7 +198,7 @@ def router(ctx: WebContext) -> APIRouter:
         version_text = text(form, "version")
         version = int(version_text) if version_text.isdigit() else None
         try:
-            data = step_input(op, form, version, ctx.zone)
+            data = step_input(steps.STEPS[op].schema, form, version, ctx.zone)
         except ValidationError as exc:
             return await action_page(request, reference, task, token, values, form_errors(exc), 422, actor)
         except InvalidInput as exc:
