@@ -51,12 +51,12 @@ class PathTracer:
         self._roots = tuple(str(ROOT / p) + "/" for p in PACKAGES)
 
     def install(self) -> None:
-        threading.setprofile(self._profile)  # type: ignore[arg-type]
-        sys.setprofile(self._profile)  # type: ignore[arg-type]
+        threading.setprofile(self._profile)
+        sys.setprofile(self._profile)
 
     def uninstall(self) -> None:
         sys.setprofile(None)
-        threading.setprofile(None)  # type: ignore[arg-type]
+        threading.setprofile(None)
 
     def _profile(self, frame: FrameType, what: str, _: Any) -> None:
         if self.active and what == "call":
