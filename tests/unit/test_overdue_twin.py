@@ -1,4 +1,5 @@
-"""The register's SQL overdue condition and ``Complaint.is_overdue`` agree on every complaint."""
+"""The SQL conditions that find overdue complaints (the register's, the deadline sweep's) and
+``Complaint.is_overdue`` agree on every complaint."""
 
 from __future__ import annotations
 
@@ -11,12 +12,21 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from estatecare.reads.complaints import overdue_clause
+from estatecare.services.lifecycle.deadlines import DEADLINE_CHECKS
 from models import Base, Complaint, Estate
 from models.enums import Channel, ComplaintStatus
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 #: A deadline in the past, exactly now (not passed yet), in the future, or none.
 DEADLINES = (NOW - timedelta(hours=1), NOW, NOW + timedelta(hours=1), None)
+#: The deadline column each state is held to.
+HELD_TO = {
+    ComplaintStatus.RECEIVED: "response_due_at",
+    ComplaintStatus.ASSESSED: "response_due_at",
+    ComplaintStatus.ASSIGNED: "resolution_due_at",
+    ComplaintStatus.REOPENED: "resolution_due_at",
+    ComplaintStatus.REVISIT_DUE: "revisit_due_at",
+}
 
 
 @pytest.fixture
@@ -64,3 +74,28 @@ def test_the_sql_overdue_clause_selects_exactly_the_overdue_complaints(session: 
     statuses = {ComplaintStatus(c.status) for c in complaints if c.id in overdue}
     s = ComplaintStatus
     assert statuses == {s.RECEIVED, s.ASSESSED, s.ASSIGNED, s.REOPENED, s.REVISIT_DUE}
+
+
+def test_the_deadline_sweep_escalates_exactly_the_overdue_complaints_by_their_current_deadline(
+    session: Session,
+) -> None:
+    """R-HD-3: the sweep's conditions (``DEADLINE_CHECKS``) pick a complaint once, by the deadline
+    ``Complaint.current_deadline`` names, exactly when ``Complaint.is_overdue`` holds; a resolved
+    complaint is not escalated."""
+    complaints = _world(session)
+    swept: dict[int, list[str]] = {c.id: [] for c in complaints}
+    for check in DEADLINE_CHECKS:
+        query = select(Complaint.id).where(check.runs(), check.due.is_not(None), check.due < NOW)
+        for cid in session.scalars(query):
+            swept[cid].append(check.due.key)
+    for c in complaints:
+        expected = [HELD_TO[ComplaintStatus(c.status)]] if c.is_overdue(NOW) else []
+        assert swept[c.id] == expected, (c.status, c.first_response_at, c.current_deadline())
+        assert all(getattr(c, column) == c.current_deadline() for column in swept[c.id])
+    assert {ComplaintStatus(c.status) for c in complaints if swept[c.id]} == {
+        ComplaintStatus.RECEIVED,
+        ComplaintStatus.ASSESSED,
+        ComplaintStatus.ASSIGNED,
+        ComplaintStatus.REOPENED,
+        ComplaintStatus.REVISIT_DUE,
+    }

@@ -4,17 +4,13 @@ and the deadline a complaint is held to; and the deadline sweep's conditions aga
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
 
-from estatecare.services.lifecycle.deadlines import DEADLINE_CHECKS
-from models import Base, Complaint, Estate
-from models.enums import Channel, ComplaintStatus, RevisitMethod, Role, Satisfaction
+from models import Complaint
+from models.enums import ComplaintStatus, RevisitMethod, Role, Satisfaction
 from models.lifecycle import ASSIGNED_STATES
 from models.permissions import VISITORS, may_see_contact
 from models.revisit import is_satisfied, must_be_on_site
@@ -179,62 +175,3 @@ def test_a_resolved_complaint_is_never_overdue() -> None:
 def test_a_finished_complaint_has_no_deadline(status: S) -> None:
     """R-AS-2, R-RV-14: an invalid or closed complaint is held to nothing."""
     assert _complaint(status, **DUE).current_deadline() is None and not _complaint(status, **DUE).is_overdue(NOW)
-
-
-# --------------------------------------------------------------------------- the deadline sweep agrees
-
-#: A deadline in the past, exactly now (not passed yet), in the future, or none.
-DEADLINES = (NOW - HOUR, NOW, NOW + HOUR, None)
-
-
-@pytest.fixture
-def session() -> Iterator[Session]:
-    engine = create_engine("sqlite://")
-    Base.metadata.create_all(engine)
-    with Session(engine) as s:
-        yield s
-    engine.dispose()
-
-
-def test_the_deadline_sweep_escalates_exactly_the_overdue_complaints_by_their_current_deadline(
-    session: Session,
-) -> None:
-    """R-HD-3: the sweep's conditions (``DEADLINE_CHECKS``) pick a complaint once, by the deadline
-    ``Complaint.current_deadline`` names, exactly when ``Complaint.is_overdue`` holds; a resolved
-    complaint is not escalated."""
-    estate = Estate(code="CH", name="Test estate")
-    session.add(estate)
-    session.flush()
-    combos = itertools.product(S, (None, NOW - timedelta(days=1)), DEADLINES, DEADLINES, DEADLINES)
-    complaints = [
-        Complaint(
-            reference=f"CH-{n:05d}",
-            estate_id=estate.id,
-            channel=Channel.PHONE,
-            content="電梯壞了",
-            status=status,
-            first_response_at=answered,
-            response_due_at=response,
-            resolution_due_at=resolution,
-            revisit_due_at=revisit,
-        )
-        for n, (status, answered, response, resolution, revisit) in enumerate(combos)
-    ]
-    session.add_all(complaints)
-    session.commit()
-    swept: dict[int, list[str]] = {c.id: [] for c in complaints}
-    for check in DEADLINE_CHECKS:
-        query = select(Complaint.id).where(check.runs(), check.due.is_not(None), check.due < NOW)
-        for cid in session.scalars(query):
-            swept[cid].append(check.due.key)
-    for c in complaints:
-        expected = [HELD_TO[S(c.status)]] if c.is_overdue(NOW) else []
-        assert swept[c.id] == expected, (c.status, c.first_response_at, c.current_deadline())
-        assert all(getattr(c, column) == c.current_deadline() for column in swept[c.id])
-    assert {S(c.status) for c in complaints if swept[c.id]} == {
-        S.RECEIVED,
-        S.ASSESSED,
-        S.ASSIGNED,
-        S.REOPENED,
-        S.REVISIT_DUE,
-    }
