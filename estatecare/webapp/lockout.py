@@ -10,11 +10,14 @@ in this process's memory, so that no answer tells whether an account exists.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -22,6 +25,15 @@ from sqlalchemy.orm import Session
 from estatecare.settings import Settings
 from estatecare.webapp.security import check_password, hash_password, needs_rehash
 from models import Staff
+
+T = TypeVar("T")
+
+
+class Runner(Protocol):
+    """Runs ``work`` in one database transaction (``App.run``)."""
+
+    def __call__(self, work: Callable[[Session], T]) -> Awaitable[T]: ...
+
 
 #: Failures are forgotten this long after the last lock ended.
 FORGET_AFTER = timedelta(days=1)
@@ -74,22 +86,44 @@ class SignIns:
         self._unknown: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
         self._guard = threading.Lock()
 
-    def attempt(self, session: Session, email: str, password: str, now: datetime) -> SignIn:
-        """One sign-in try in ``session``'s transaction."""
+    async def attempt(self, run: Runner, email: str, password: str, now: datetime) -> SignIn:
+        """One sign-in try. The password is checked between two short transactions (``run``):
+        on SQLite they share one writer thread, which must not wait for argon2."""
+        found = await run(lambda s: self._account(s, email, now))
+        if found is None:
+            return await asyncio.to_thread(self._unknown_attempt, email.lower(), password, now)
+        if isinstance(found, SignIn):
+            return found
+        staff_id, stored = found
+        ok = stored is not None and await asyncio.to_thread(check_password, stored, password)
+        rehashed = None
+        if ok and stored is not None and needs_rehash(stored):
+            rehashed = await asyncio.to_thread(hash_password, password)
+        return await run(lambda s: self._record(s, staff_id, ok, rehashed, now))
+
+    @staticmethod
+    def _account(session: Session, email: str, now: datetime) -> tuple[int, str | None] | SignIn | None:
+        """The account's id and password hash (None: inactive), a locked answer, or None (unknown)."""
         staff = session.scalar(select(Staff).where(func.lower(Staff.email) == email.lower()))
         if staff is None:
-            return self._unknown_attempt(email.lower(), password, now)
-        locked_until = staff.locked_until
-        if locked_until is not None and now < locked_until:
-            return SignIn(retry_after=_seconds(locked_until - now))
-        stored = staff.password_hash if staff.active else None
-        if check_password(stored, password) and stored is not None:
-            if needs_rehash(stored):
-                staff.password_hash = hash_password(password)
+            return None
+        if staff.locked_until is not None and now < staff.locked_until:
+            return SignIn(retry_after=_seconds(staff.locked_until - now))
+        return staff.id, staff.password_hash if staff.active else None
+
+    def _record(self, session: Session, staff_id: int, ok: bool, rehashed: str | None, now: datetime) -> SignIn:
+        """A success resets the count (and stores a rehashed password); a failure counts and may lock."""
+        staff = session.get(Staff, staff_id)
+        if staff is None:
+            return SignIn()
+        if ok:
+            if rehashed is not None:
+                staff.password_hash = rehashed
             staff.failed_logins, staff.locked_until = 0, None
             session.flush()
             session.expunge(staff)
             return SignIn(staff=staff)
+        locked_until = staff.locked_until
         forget = locked_until is not None and now >= locked_until + FORGET_AFTER
         failures = session.scalar(  # counted in the database: concurrent failures all count
             update(Staff)

@@ -37,7 +37,7 @@ def router(ctx: WebContext) -> APIRouter:
             page = ctx.render(request, "login.html", 429, next=target, error="rate", email=email)
             return retry_after(page, limit.retry_after("login:" + client_key(request)))
         at = ctx.now()
-        outcome = await ctx.core.run(lambda s: ctx.sign_ins.attempt(s, email, password, at))
+        outcome = await ctx.sign_ins.attempt(ctx.core.run, email, password, at)
         if outcome.retry_after is not None:  # the same answer whether the account exists or not
             page = ctx.render(request, "login.html", 429, next=target, error="locked", email=email)
             return retry_after(page, outcome.retry_after)
