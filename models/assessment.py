@@ -96,9 +96,19 @@ class Candidate:
     received_at: datetime
 
 
+def same_place(new: Candidate, earlier: Candidate) -> bool:
+    """Two reports can be about one problem (R-IN-5): the same private unit, or both about the
+    estate's shared areas (no unit: lobby, lift, car park, ...) in the same category. Reports
+    from different private units are different problems, however alike their text: staff
+    link those by hand when they really are one."""
+    if new.unit_id is not None or earlier.unit_id is not None:
+        return new.unit_id == earlier.unit_id
+    return new.category is not None and earlier.category == new.category
+
+
 def find_first_report(new: Candidate, earlier: list[Candidate], policy: Policy) -> Candidate | None:
-    """The earliest report the new one repeats (R-IN-5): same unit, or same estate and
-    category, within the policy window, with similar text."""
+    """The earliest report the new one repeats (R-IN-5): the same place (``same_place``) of the
+    same estate, within the policy window, with similar text."""
     window = timedelta(days=policy.duplicates.window_days)
     threshold = policy.duplicates.similarity
     matches = [
@@ -107,10 +117,7 @@ def find_first_report(new: Candidate, earlier: list[Candidate], policy: Policy) 
         if c.id != new.id
         and c.estate_id == new.estate_id
         and timedelta(0) <= new.received_at - c.received_at <= window
-        and (
-            (new.unit_id is not None and c.unit_id == new.unit_id)
-            or (new.category is not None and c.category == new.category)
-        )
+        and same_place(new, c)
         and similarity(new.content, c.content) >= threshold
     ]
     return min(matches, key=lambda c: (c.received_at, c.id), default=None)

@@ -137,6 +137,18 @@ def test_an_unsatisfied_revisit_reopens_and_reassigns_the_complaint(client: Test
     assert len(world.mails("work_arrangement", ref)) == 2
 
 
+def test_two_flats_each_reporting_their_own_leak_are_both_handled(client: TestClient, world: World) -> None:
+    """R-IN-5 links one problem reported several times; the flat next door has a leak of its own."""
+    first = submit(client)
+    world.run_intake(first)
+    world.clock.advance(hours=1)
+    second = submit(client, unit="102", complainant_name="周女士", contact_email="chow@example.test")
+    world.run_intake(second)
+    detail = client.get(f"/api/complaints/{second}", headers=world.auth("manager")).json()
+    assert detail["duplicate_of"] is None and detail["status"] == "assigned" and detail["assignee"] is not None
+    assert client.get(f"/api/complaints/{first}", headers=world.auth("manager")).json()["duplicates"] == []
+
+
 def test_a_later_report_of_the_same_problem_is_linked_to_the_first(client: TestClient, world: World) -> None:
     first = submit(client)
     world.run_intake(first)

@@ -51,3 +51,23 @@ def test_reports_outside_the_window_or_other_estates_are_not_duplicates(policy: 
     old = cand(1, "2座電梯壞了停在5樓", 0)
     other_estate = Candidate(2, 2, 5, "facility", "2座電梯壞了停在5樓", T0 + timedelta(days=9))
     assert find_first_report(new, [old, other_estate], policy) is None
+
+
+def test_two_flats_reporting_their_own_kitchen_leak_are_not_one_problem(policy: Policy) -> None:
+    """R-IN-5: one problem reported several times; flats 1203 and 1502 each have their own leak."""
+    first = cand(1, "廚房水喉漏水，地下濕晒", 0, unit=1203, category="facility")
+    new = cand(2, "廚房水喉漏水，地下濕晒！", 1, unit=1502, category="facility")
+    assert find_first_report(new, [first], policy) is None
+
+
+def test_reports_about_a_shared_area_of_the_estate_are_one_problem(policy: Policy) -> None:
+    first = cand(1, "2座大堂電梯壞了停在5樓", 0, unit=None)
+    new = cand(2, "2座大堂電梯壞了，停在5樓", 1, unit=None)
+    assert find_first_report(new, [first], policy) == first
+
+
+def test_a_flats_report_and_a_shared_area_report_are_different_problems(policy: Policy) -> None:
+    flat = cand(1, "2座電梯壞了停在5樓", 0, unit=5)
+    lobby = cand(2, "2座電梯壞了停在5樓", 1, unit=None)
+    assert find_first_report(lobby, [flat], policy) is None
+    assert find_first_report(flat, [lobby], policy) is None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
@@ -77,12 +77,14 @@ def _category(value: str) -> Category | None:
 
 
 def _first_report(core: App, session: Session, complaint: Complaint, category: str | None) -> Complaint | None:
-    """The earlier report this one repeats: same unit, or same estate and category, similar text (R-IN-5)."""
+    """The earlier report this one repeats: the same place (``models.assessment.same_place``: the
+    same unit, or shared areas in the same category), similar text (R-IN-5)."""
     window = timedelta(days=core.policy.duplicates.window_days)
-    same_place = [Complaint.category == category] if category else []
     if complaint.unit_id is not None:
-        same_place.append(Complaint.unit_id == complaint.unit_id)
-    if not same_place:
+        same_place = Complaint.unit_id == complaint.unit_id
+    elif category:
+        same_place = and_(Complaint.unit_id.is_(None), Complaint.category == category)
+    else:
         return None
     rows = session.execute(
         select(Complaint.id, Complaint.unit_id, Complaint.category, Complaint.content, Complaint.received_at).where(
@@ -92,7 +94,7 @@ def _first_report(core: App, session: Session, complaint: Complaint, category: s
             Complaint.received_at >= complaint.received_at - window,
             Complaint.received_at <= complaint.received_at,
             Complaint.status.not_in([S.INVALID, S.CLOSED]),
-            or_(*same_place),
+            same_place,
         )
     ).all()
     new = Candidate(
