@@ -98,3 +98,5 @@ FINAL_STATES = frozenset({S.CLOSED})
 OPEN_STATES = frozenset(set(S) - FINAL_STATES - {S.INVALID})
 #: A handler is working on it: assigned, or reopened after an unsatisfied revisit (R-HD-2, R-RV-11).
 ASSIGNED_STATES = frozenset({S.ASSIGNED, S.REOPENED})
+#: A superior's decision on a transfer sheet or escalation may (re)assign it in these states (R-HD-3).
+DECIDABLE_STATES = frozenset({S.ASSESSED, *ASSIGNED_STATES})

@@ -18,7 +18,7 @@ from estatecare.services.lifecycle import SUPERVISORS
 from estatecare.services.people import RANK, Actor, complaint_case, may
 from models import Complaint, ContactView, Escalation, Revisit, WorkOrder
 from models.enums import ComplaintStatus, EscalationKind, Role
-from models.lifecycle import ASSIGNED_STATES
+from models.lifecycle import ASSIGNED_STATES, DECIDABLE_STATES
 from models.permissions import Step
 
 S = ComplaintStatus
@@ -129,7 +129,7 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
             Escalation.decided_at.is_(None),
             Escalation.kind != EscalationKind.MAJOR,
             Escalation.to_role.in_(roles_below),
-            Complaint.status.in_([S.ASSESSED, S.ASSIGNED, S.REOPENED]),
+            Complaint.status.in_(sorted(DECIDABLE_STATES)),
             *scope,
         )
         .distinct()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
@@ -20,6 +20,23 @@ if TYPE_CHECKING:
     from estatecare.webapp.context import WebContext
 
 log = logging.getLogger("estatecare.webapp")
+
+
+#: Errors of the service layer and the page each answers with: status, title, text.
+ERROR_PAGES: dict[type[Exception], tuple[int, str, str]] = {
+    Forbidden: (403, "Not allowed", "You may not see or do this."),
+    NotFound: (404, "Not found", "There is nothing at this address."),
+    IllegalTransition: (409, "Already done", "This step is no longer open: someone has already taken it."),
+    WrongState: (409, "Already done", "This step is no longer open: someone has already taken it."),
+    ConflictError: (409, "Changed meanwhile", "The complaint changed while you were working. Reload and try again."),
+}
+
+
+def _page(message_page: Any, code: int, title: str, text: str) -> Any:
+    async def handle(request: Request, exc: Exception) -> Response:
+        return message_page(request, code, title, text, detail=str(exc))  # type: ignore[no-any-return]
+
+    return handle
 
 
 class LoginRequired(Exception):
@@ -84,35 +101,8 @@ def install(web: FastAPI, ctx: WebContext) -> None:
             detail=exc.detail,
         )
 
-    @web.exception_handler(Forbidden)
-    async def _forbidden(request: Request, exc: Forbidden) -> Response:
-        return message_page(request, 403, "Not allowed", "You may not see or do this.", detail=str(exc))
-
-    @web.exception_handler(NotFound)
-    async def _not_found(request: Request, exc: NotFound) -> Response:
-        return message_page(request, 404, "Not found", "There is nothing at this address.", detail=str(exc))
-
-    @web.exception_handler(IllegalTransition)
-    async def _illegal(request: Request, exc: IllegalTransition) -> Response:
-        return message_page(
-            request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
-        )
-
-    @web.exception_handler(WrongState)
-    async def _wrong_state(request: Request, exc: WrongState) -> Response:
-        return message_page(
-            request, 409, "Already done", "This step is no longer open: someone has already taken it.", detail=str(exc)
-        )
-
-    @web.exception_handler(ConflictError)
-    async def _conflict(request: Request, exc: ConflictError) -> Response:
-        return message_page(
-            request,
-            409,
-            "Changed meanwhile",
-            "The complaint changed while you were working. Reload and try again.",
-            detail=str(exc),
-        )
+    for error, (code, title, text) in ERROR_PAGES.items():
+        web.add_exception_handler(error, _page(message_page, code, title, text))
 
     @web.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

@@ -32,7 +32,7 @@ from estatecare.webapp.security import CSRF_FIELD
 from flows._naming import complaint_tag, runs_page
 from models import UsedLink
 from models.enums import Category, ComplaintStatus, RevisitMethod, Satisfaction, ServiceArea, Severity, Urgency
-from models.lifecycle import ASSIGNED_STATES
+from models.lifecycle import ASSIGNED_STATES, DECIDABLE_STATES
 from models.permissions import Step
 from models.revisit import must_be_on_site
 from notifications.catalogue import mask_phone
@@ -82,7 +82,7 @@ def task_context(ctx: WebContext, session: Session, actor: Actor, reference: str
         "revisit": status is S.REVISIT_DUE,
     }
     escalation = lifecycle.open_transfer(session, complaint.id)
-    decidable = escalation is not None and status in (S.ASSESSED, S.ASSIGNED, S.REOPENED)
+    decidable = escalation is not None and status in DECIDABLE_STATES
     open_for["decision"] = open_for["escalation"] = decidable
     revisit = complaint_pages.open_revisit(session, complaint.id)
     on_site = revisit is not None and must_be_on_site(revisit.sequence, complaint_valid=bool(complaint.valid))

@@ -18,7 +18,7 @@ from estatecare.services.records import unknown_reference
 from estatecare.services.schemas import DecisionIn, EscalationIn
 from models import Complaint, Escalation
 from models.enums import DeadlineKind, EscalationKind, Role
-from models.lifecycle import ASSIGNED_STATES, Action, IllegalTransition
+from models.lifecycle import DECIDABLE_STATES, Action, IllegalTransition
 from models.permissions import Step
 
 
@@ -135,7 +135,7 @@ def decide(
         )
     case = complaint_case(session, complaint, Step.DECIDE, escalated_to=Role(esc.to_role))
     check_step(actor, Step.DECIDE, case, hidden=unknown_reference(reference))
-    if complaint.status not in (S.ASSESSED, *ASSIGNED_STATES):
+    if complaint.status not in DECIDABLE_STATES:
         raise IllegalTransition(S(complaint.status), Action.ASSIGN)
     assignment = assign_to(
         core, session, complaint, data.department, data.staff_email or None, data.due_at, data.note, actor, now
