@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -43,6 +43,8 @@ class Complaint(Base):
         Index("ix_complaint_unit_received", "unit_id", "received_at"),
         Index("ix_complaint_assignee_status", "assignee_id", "status"),
         Index("ix_complaint_intake_pending", "intake_done", "received_at"),
+        Index("ix_complaint_next_reply_due", "next_reply_due_at"),
+        Index("ix_complaint_escalation_due", "escalation_due_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,6 +62,8 @@ class Complaint(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     received_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reply_only: Mapped[bool] = mapped_column(default=False)  # superior body wants a written reply only
+    # A written complaint's number in the incoming-document log (收文登記簿, R-IN-3).
+    incoming_doc_number: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # Assessment (R-AS-1..3)
     category: Mapped[Category | None] = mapped_column()
     service_area: Mapped[ServiceArea | None] = mapped_column()
@@ -81,10 +85,17 @@ class Complaint(Base):
     response_due_at: Mapped[datetime | None] = mapped_column()
     resolution_due_at: Mapped[datetime | None] = mapped_column()
     revisit_due_at: Mapped[datetime | None] = mapped_column()
+    # The reply date promised to the complainant while it is not solved yet (R-HD-5).
+    next_reply_due_at: Mapped[datetime | None] = mapped_column()
+    # The deadline of the superior at the current escalation level: missed, the chain goes
+    # one level further up (R-HD-3). None when nobody up the chain is waited for.
+    escalation_due_at: Mapped[datetime | None] = mapped_column()
     first_response_at: Mapped[datetime | None] = mapped_column()
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     resolution_text: Mapped[str] = mapped_column(Text, default="")
+    # The result put something right that was wrong (整改): listed as a corrective action (R-KP-1).
+    rectification: Mapped[bool] = mapped_column(default=False, server_default=false())
     explanation_text: Mapped[str] = mapped_column(Text, default="")
     satisfaction: Mapped[Satisfaction | None] = mapped_column()
     version: Mapped[int] = mapped_column(default=1)

@@ -123,6 +123,7 @@ class EscalationKind(StrEnum):
     TRANSFER_SHEET = "transfer_sheet"  # 工作傳簽單, asked by the handler
     MAJOR = "major"  # major complaint reported at once (R-AS-4)
     DEADLINE_MISSED = "deadline_missed"
+    WRITTEN = "written"  # a written complaint goes to leadership (R-IN-3)
 
 
 class DeadlineKind(StrEnum):

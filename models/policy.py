@@ -62,6 +62,7 @@ class Deadlines(_Section):
     renovation_revisit_days: Positive = 7
     revisit_record_days: Annotated[int, Field(ge=0)] = 1
     sample_revisits_before_day: Annotated[int, Field(ge=2, le=28)] = 5
+    revisit_reminder_hours: Positive = 12  # the visitor is reminded this long before a revisit is due (R-RV-13)
 
 
 class Escalation(_Section):
@@ -76,6 +77,8 @@ class Escalation(_Section):
     general_handler_role: Role = Role.PROPERTY_SUPERVISOR
     major_handler_role: Role = Role.SERVICE_CENTRE_MANAGER
     report_major_to: Role = Role.DEPUTY_GM
+    # A superior who does not act on an escalation within this time passes it one level further up.
+    level_deadline_hours: Positive = 24
 
     @field_validator("chain")
     @classmethod

@@ -91,6 +91,8 @@ class Revisit(Base):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
     reviewed_at: Mapped[datetime | None] = mapped_column()
     sample_item_id: Mapped[int | None] = mapped_column(ForeignKey("sample_item.id"), index=True)
+    # A suggestion revisit follows up the suggestion recorded at this earlier revisit (R-RV-2).
+    source_revisit_id: Mapped[int | None] = mapped_column(ForeignKey("revisit.id"), index=True)
 
 
 class SamplingDraw(Base):

@@ -146,6 +146,9 @@ class ComplaintIn(_In):
     locale: Locale = Locale.ZH_HANT
     category: Category | None = None
     reply_only: bool = False
+    incoming_doc_number: Annotated[
+        Line, Field(max_length=64, description="a written complaint's number in the incoming-document log (R-IN-3)")
+    ] = ""
 
     @field_validator("content")
     @classmethod
@@ -212,6 +215,7 @@ class ResolutionIn(_In):
     """The handler's result (R-HD-6)."""
 
     result: Annotated[Text, Field(min_length=1, max_length=5000)]
+    rectification: Annotated[bool, Field(description="the result put right what was wrong (整改, R-KP-1)")] = False
     version: Version | None = None
 
 

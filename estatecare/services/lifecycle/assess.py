@@ -1,5 +1,6 @@
 """Assessment: a duplicate is linked to its first report (R-IN-5), a complaint is assessed by the
-policy's keyword rules or by a person (R-AS-1..3), and a major one is reported at once (R-AS-4)."""
+policy's keyword rules or by a person (R-AS-1..3); a major one is reported at once (R-AS-4,
+``escalate.report_to_leadership``)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ from estatecare.app import App
 from estatecare.services import messages
 from estatecare.services.errors import InvalidInput
 from estatecare.services.lifecycle.common import S, by_id, id_of, load
-from estatecare.services.people import Actor, first_with_role, staff_with_role
+from estatecare.services.lifecycle.escalate import report_to_leadership
+from estatecare.services.people import Actor, first_with_role
 from estatecare.services.records import complaint_for
 from estatecare.services.schemas import AssessmentIn
-from models import Complaint, Escalation
+from models import Complaint
 from models.assessment import Candidate, find_first_report, suggest
-from models.enums import Category, EscalationKind, Severity
+from models.enums import Category
 from models.lifecycle import Action, IllegalTransition
 from models.permissions import Step
 
@@ -61,7 +63,7 @@ def auto_assess(core: App, session: Session, complaint_id: int, now: datetime) -
             note="assessed by the policy's keyword rules",
             data={"matched": list(suggestion.matched), "automatic": True},
         )
-        _report_major(core, session, complaint, now)
+        report_to_leadership(core, session, complaint, now)
         return True
     supervisor = first_with_role(session, complaint.estate_id, core.policy.escalation.general_handler_role)
     if supervisor is not None:
@@ -108,29 +110,6 @@ def _first_report(core: App, session: Session, complaint: Complaint, category: s
     return session.get(Complaint, found.id) if found is not None else None
 
 
-def _report_major(core: App, session: Session, complaint: Complaint, now: datetime) -> None:
-    """Major complaints are reported to leadership at once (R-AS-4)."""
-    if complaint.severity is not Severity.MAJOR:
-        return
-    key = f"major:{complaint.id}"
-    if session.scalar(select(Escalation.id).where(Escalation.deadline_key == key)) is not None:
-        return
-    to_role = core.policy.escalation.report_major_to
-    session.add(
-        Escalation(
-            complaint_id=complaint.id,
-            kind=EscalationKind.MAJOR,
-            level=complaint.escalation_level,
-            to_role=to_role,
-            raised_at=now,
-            reason="major complaint (R-AS-4)",
-            deadline_key=key,
-        )
-    )
-    leaders = staff_with_role(session, complaint.estate_id, to_role)
-    messages.escalation(core, session, complaint, leaders, kind="major", level=complaint.escalation_level, key=key)
-
-
 def assess(
     core: App, session: Session, reference: str, data: AssessmentIn, actor: Actor | None, now: datetime
 ) -> Complaint:
@@ -168,5 +147,5 @@ def assess(
     complaint.urgency = data.urgency
     complaint.response_due_at = core.deadlines.response_due(complaint.received_at, data.urgency)
     complaint.apply(Action.ASSESS, at=now, actor_id=id_of(actor), data={"automatic": False})
-    _report_major(core, session, complaint, now)
+    report_to_leadership(core, session, complaint, now)
     return complaint

@@ -17,7 +17,7 @@ from estatecare.services.people import Actor, check_step, complaint_case, staff_
 from estatecare.services.records import unknown_reference
 from estatecare.services.schemas import DecisionIn, EscalationIn
 from models import Complaint, Escalation
-from models.enums import DeadlineKind, EscalationKind, Role
+from models.enums import DeadlineKind, EscalationKind, Role, Severity
 from models.lifecycle import DECIDABLE_STATES, Action, IllegalTransition
 from models.permissions import Step
 
@@ -106,6 +106,29 @@ def escalate(
             extra={"deadline_kind": deadline_kind.value if deadline_kind else "", "due_at": messages.iso(due)},
         )
     return esc
+
+
+def report_to_leadership(core: App, session: Session, complaint: Complaint, now: datetime) -> None:
+    """Major complaints are reported to leadership at once (R-AS-4)."""
+    if complaint.severity is not Severity.MAJOR:
+        return
+    key = f"major:{complaint.id}"
+    if session.scalar(select(Escalation.id).where(Escalation.deadline_key == key)) is not None:
+        return
+    to_role = core.policy.escalation.report_major_to
+    session.add(
+        Escalation(
+            complaint_id=complaint.id,
+            kind=EscalationKind.MAJOR,
+            level=complaint.escalation_level,
+            to_role=to_role,
+            raised_at=now,
+            reason="major complaint (R-AS-4)",
+            deadline_key=key,
+        )
+    )
+    leaders = staff_with_role(session, complaint.estate_id, to_role)
+    messages.escalation(core, session, complaint, leaders, kind="major", level=complaint.escalation_level, key=key)
 
 
 def open_transfer(session: Session, complaint_id: int) -> Escalation | None:
