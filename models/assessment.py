@@ -1,60 +1,168 @@
-"""Automatic assessment by the policy's keyword rules and duplicate detection (pure)."""
+"""Keyword rules that suggest an assessment, with their evidence, and duplicate detection (pure)."""
 
 from __future__ import annotations
 
+import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 
 from models.enums import Category, ServiceArea, Severity, Urgency
-from models.policy import Policy
+from models.policy import ASSESSED_FIELDS, KeywordRule, Policy
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A rule that fired and the keywords of it found in the text."""
+
+    rule: str
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FieldSuggestion:
+    """One suggested field: its value, the rules behind it, and whether they may apply it alone."""
+
+    field: str
+    value: str
+    evidence: tuple[Evidence, ...]
+    confident: bool
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """What the keyword rules say about a text; ``confident`` when a category was found."""
+    """What the keyword rules suggest about a text (R-AS-1..3); a person decides.
+
+    ``confident`` fields may be applied without a person (the policy's ``apply_alone``).
+    """
 
     category: Category | None
     service_area: ServiceArea | None
     urgency: Urgency
     severity: Severity
-    matched: tuple[str, ...]
+    valid: bool
+    evidence: dict[str, tuple[Evidence, ...]] = field(default_factory=dict)
+    confident_fields: frozenset[str] = frozenset()
+
+    @property
+    def matched(self) -> tuple[str, ...]:
+        """Every keyword found, once, in the order the rules found them."""
+        words = (w for found in self.evidence.values() for e in found for w in e.words)
+        return tuple(dict.fromkeys(words))
 
     @property
     def confident(self) -> bool:
-        """A rule gave the category, so no person needs to assess (R-AS-1)."""
-        return self.category is not None
+        """Every field a person decides, validity included, is decided by confident rules:
+        only then may the complaint be assessed without a person (R-AS-1..3); an invalid
+        one always waits for a person, who explains it (R-AS-2)."""
+        return self.valid and self.category is not None and set(ASSESSED_FIELDS) <= self.confident_fields
+
+    def value(self, name: str) -> str:
+        """A field's suggested value as the form sends it ("" for none, "yes"/"no" for validity)."""
+        raw = getattr(self, name)
+        if isinstance(raw, bool):
+            return "yes" if raw else "no"
+        return "" if raw is None else str(raw.value)
+
+    def fields(self) -> list[FieldSuggestion]:
+        """Each field with its value and evidence, in the order a person decides them."""
+        return [
+            FieldSuggestion(name, self.value(name), self.evidence.get(name, ()), name in self.confident_fields)
+            for name in ASSESSED_FIELDS
+        ]
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
+    """NFKC (full-width letters and digits) and case folding, for matching."""
     return unicodedata.normalize("NFKC", text).casefold()
 
 
+_LATIN = re.compile(r"[a-z0-9]")
+
+
+@lru_cache(maxsize=4096)
+def _pattern(keyword: str) -> re.Pattern[str]:
+    """Chinese keywords match anywhere; English ones as whole words (with -s, -es, -ed, -ing)."""
+    word = re.escape(fold(keyword))
+    if _LATIN.match(fold(keyword)[:1]) is None:
+        return re.compile(word)
+    return re.compile(rf"(?<![a-z0-9]){word}(?:s|es|ed|ing)?(?![a-z0-9])")
+
+
+def _spans(folded: str, words: list[str]) -> list[tuple[int, int]]:
+    return [m.span() for w in words for m in _pattern(w).finditer(folded)]
+
+
+def rule_hits(rule: KeywordRule, folded: str) -> tuple[str, ...]:
+    """The rule's keywords found in the folded text; a hit overlapped by an ``unless`` word is
+    no hit (``火`` inside ``火鍋`` or ``發火``); a ``not_with`` word anywhere silences the rule."""
+    if rule.not_with and _spans(folded, rule.not_with):
+        return ()
+    blocked = _spans(folded, rule.unless)
+    hits: list[str] = []
+    for keyword in rule.keywords:
+        for m in _pattern(keyword).finditer(folded):
+            start, end = m.span()
+            if not any(s < end and start < e for s, e in blocked):
+                hits.append(keyword)
+                break
+    return tuple(hits)
+
+
+def _rules(policy: Policy) -> list[KeywordRule]:
+    extra = policy.assessment.major_keywords
+    shorthand = [KeywordRule(name="major_keywords", keywords=extra, severity=Severity.MAJOR)] if extra else []
+    return [*policy.assessment.rules, *shorthand]
+
+
+def _rule_name(rule: KeywordRule, index: int) -> str:
+    return rule.name or f"rule {index + 1} ({rule.keywords[0]})"
+
+
+_DEFAULTS: dict[str, object] = {"urgency": Urgency.NORMAL, "severity": Severity.GENERAL, "valid": True}
+#: The value of a field that wins over the others (most serious or outside our duty).
+_WINS: dict[str, object] = {"urgency": Urgency.URGENT, "severity": Severity.MAJOR, "valid": False}
+
+
 def suggest(text: str, policy: Policy) -> Suggestion:
-    """Apply the keyword rules in order: the first rule that sets a field wins it;
-    urgency and severity take the most serious value any rule gives (R-AS-3)."""
-    folded = _fold(text)
-    category: Category | None = None
-    area: ServiceArea | None = None
-    urgency, severity = Urgency.NORMAL, Severity.GENERAL
-    matched: list[str] = []
-    for rule in policy.assessment.rules:
-        hit = next((k for k in rule.keywords if _fold(k) in folded), None)
-        if hit is None:
-            continue
-        matched.append(hit)
-        category = category or rule.category
-        area = area or rule.service_area
-        if rule.urgency is Urgency.URGENT:
-            urgency = Urgency.URGENT
-        if rule.severity is Severity.MAJOR:
-            severity = Severity.MAJOR
-    for word in policy.assessment.major_keywords:
-        if _fold(word) in folded:
-            severity = Severity.MAJOR
-            matched.append(word)
-    return Suggestion(category, area, urgency, severity, tuple(matched))
+    """What the keyword rules suggest: category and service area from the first rule that sets
+    them; urgent, major and invalid when any rule says so (R-AS-1..3). Each field carries its
+    evidence; it is confident when a rule that gave its value may apply it alone
+    (``apply_alone``, honoured only with ``assessment.auto``) and no fired rule says otherwise."""
+    folded = fold(text)
+    fired = [(_rule_name(r, i), r, words) for i, r in enumerate(_rules(policy)) if (words := rule_hits(r, folded))]
+    values: dict[str, object] = {}
+    evidence: dict[str, tuple[Evidence, ...]] = {}
+    confident: set[str] = set()
+    for name in ASSESSED_FIELDS:
+        given = [(rule_name, r, getattr(r, name), words) for rule_name, r, words in fired]
+        stated = [g for g in given if g[2] is not None]
+        if name in _WINS:
+            value = _WINS[name] if any(g[2] == _WINS[name] for g in stated) else _DEFAULTS[name]
+        else:
+            value = stated[0][2] if stated else None
+        values[name] = value
+        backing = [g for g in stated if g[2] == value]
+        evidence[name] = tuple(Evidence(rule_name, words) for rule_name, _, _, words in backing)
+        vouching = [g for g in given if (g[2] if g[2] is not None else _DEFAULTS.get(name)) == value]
+        against = [g for g in stated if g[2] != value]
+        if (
+            policy.assessment.auto
+            and value is not None
+            and not against
+            and any(name in r.apply_alone for _, r, _, _ in vouching)
+        ):
+            confident.add(name)
+    return Suggestion(
+        category=values["category"],  # type: ignore[arg-type]
+        service_area=values["service_area"],  # type: ignore[arg-type]
+        urgency=values["urgency"],  # type: ignore[arg-type]
+        severity=values["severity"],  # type: ignore[arg-type]
+        valid=bool(values["valid"]),
+        evidence={k: v for k, v in evidence.items() if v},
+        confident_fields=frozenset(confident),
+    )
 
 
 def _shingles(text: str) -> frozenset[str]:
@@ -66,7 +174,7 @@ def _shingles(text: str) -> frozenset[str]:
 
 
 def _bigrams(text: str) -> frozenset[str]:
-    chars = [c for c in _fold(text) if c.isalnum()]
+    chars = [c for c in fold(text) if c.isalnum()]
     if len(chars) < 2:
         return frozenset(chars)
     return frozenset(chars[i] + chars[i + 1] for i in range(len(chars) - 1))

@@ -90,22 +90,57 @@ class Escalation(_Section):
         return value
 
 
-class KeywordRule(_Section):
-    """Assessment by keywords: any keyword in the text sets the given fields (R-AS-1, R-AS-3)."""
+#: The fields a person decides when assessing a complaint (R-AS-1..3).
+AssessedField = Literal["category", "service_area", "urgency", "severity", "valid"]
+ASSESSED_FIELDS: tuple[AssessedField, ...] = ("category", "service_area", "urgency", "severity", "valid")
 
+
+class KeywordRule(_Section):
+    """A keyword rule SUGGESTS the fields it sets when one of its keywords is in the text
+    (R-AS-1..3); a person decides, unless ``apply_alone`` names fields the rule may decide alone.
+
+    Chinese keywords match anywhere (list the Traditional and the Simplified form); English ones
+    on word boundaries. A hit is cancelled when one of ``unless`` overlaps it (``火`` in ``火鍋``).
+    ``not_with`` words anywhere in the text silence the rule (``昨天``: a trapping that is over).
+    ``apply_alone`` may name a field the rule does not set: the rule then vouches for the default
+    (normal urgency, general severity, valid).
+    """
+
+    name: Annotated[str, Field(max_length=60)] = ""
     keywords: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    unless: list[Annotated[str, Field(min_length=1)]] = []
+    not_with: list[Annotated[str, Field(min_length=1)]] = []
     category: Category | None = None
     service_area: ServiceArea | None = None
     urgency: Urgency | None = None
     severity: Severity | None = None
+    valid: bool | None = None  # false: outside the company's duty (R-AS-2)
+    apply_alone: list[AssessedField] = []
+
+    @model_validator(mode="after")
+    def _suggests_something(self) -> KeywordRule:
+        fields = (self.category, self.service_area, self.urgency, self.severity, self.valid)
+        if all(value is None for value in fields):
+            raise ValueError("a rule sets at least one of category, service_area, urgency, severity, valid")
+        for name in ("category", "service_area"):
+            if name in self.apply_alone and getattr(self, name) is None:
+                raise ValueError(f"apply_alone names {name!r}, which the rule does not set")
+        if len(set(self.apply_alone)) != len(self.apply_alone):
+            raise ValueError("a field appears twice in apply_alone")
+        return self
 
 
 class Assessment(_Section):
-    """Automatic assessment settings."""
+    """Assessment by keyword rules: they suggest, a person decides (R-AS-1..4).
+
+    ``auto`` lets rules apply the fields their ``apply_alone`` names; a complaint is assessed
+    without a person only when every field, validity included, is decided by such rules.
+    ``major_keywords`` is a shorthand for one rule suggesting major severity.
+    """
 
     auto: bool = True
     rules: list[KeywordRule] = []
-    major_keywords: list[str] = []
+    major_keywords: list[Annotated[str, Field(min_length=1)]] = []
 
 
 class Duplicates(_Section):
@@ -205,6 +240,18 @@ class Policy(_Section):
         Category.SAFETY: "security",
         Category.OTHER: "management_office",
     }
+    # A service area names the responsible department more precisely than the category (R-HD-2):
+    # renovation noise is environment, but the management office, not cleaning, deals with it.
+    area_routing: dict[ServiceArea, str] = {
+        ServiceArea.HOUSING: "management_office",
+        ServiceArea.SECURITY: "security",
+        ServiceArea.VEHICLES: "security",
+        ServiceArea.CLEANING: "cleaning",
+        ServiceArea.LANDSCAPING: "landscaping",
+        ServiceArea.REPAIRS: "engineering",
+        ServiceArea.COMMUNITY: "customer_service",
+        ServiceArea.CONVENIENCE: "customer_service",
+    }
     assessment: Assessment = Assessment()
     duplicates: Duplicates = Duplicates()
     sampling: Sampling = Sampling()
@@ -221,10 +268,24 @@ class Policy(_Section):
                     department,
                     f"one of the departments: {', '.join(sorted(self.departments))}",
                 )
+        for area, department in self.area_routing.items():
+            if department not in self.departments:
+                raise _KeyError(
+                    f"area_routing.{area.value}",
+                    department,
+                    f"one of the departments: {', '.join(sorted(self.departments))}",
+                )
         missing = [c.value for c in Category if c not in self.routing]
         if missing:
             raise _KeyError("routing", sorted(self.routing), f"a department for every category; missing {missing}")
         return self
+
+    def department_for(self, category: Category, service_area: ServiceArea | None) -> str:
+        """The responsible department's code: by the service area when the policy routes it, else
+        by the category (R-HD-2)."""
+        if service_area is not None and service_area in self.area_routing:
+            return self.area_routing[service_area]
+        return self.routing[category]
 
     @property
     def tz(self) -> ZoneInfo:

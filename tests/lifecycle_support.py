@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,10 +15,14 @@ from sqlalchemy import select
 from estatecare.app import App
 from estatecare.demo import seed_demo
 from estatecare.migrate import upgrade
-from estatecare.services import lifecycle
+from estatecare.services import lifecycle, tokens
 from estatecare.services.records import in_transaction
+from estatecare.services.schemas import AssessmentIn
 from estatecare.settings import Settings
 from models import Complaint, Notification
+from models.assessment import suggest
+from models.enums import Category
+from models.policy import DEFAULT_POLICY_FILE
 
 T0 = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)  # a Monday, 09:00 in Asia/Shanghai
 
@@ -87,6 +93,32 @@ class World:
         in_transaction(core.sessions, lambda s: lifecycle.auto_assign(core, s, cid, now))
         in_transaction(core.sessions, lambda s: lifecycle.mark_intake_done(s, cid))
 
+    def assess(self, reference: str, who: str = "supervisor", **fields: Any) -> None:
+        """A person's assessment (R-AS-1..4): the keyword rules' suggestion confirmed, ``fields``
+        corrected (category ``other`` when nothing is suggested), then the assignment that follows."""
+        c = self.complaint(reference)
+        s = suggest(c.content, self.core.policy)
+        data = AssessmentIn.model_validate(
+            {
+                "valid": True,
+                "category": s.category or Category.OTHER,
+                "service_area": s.service_area,
+                "urgency": s.urgency,
+                "severity": s.severity,
+                **fields,
+            }
+        )
+        core, now, token = self.core, self.clock(), self.tokens[who]
+        actor = in_transaction(core.sessions, lambda s: tokens.authenticate(s, token, now))
+        in_transaction(core.sessions, lambda s: lifecycle.assess(core, s, reference, data, actor, now))
+        in_transaction(core.sessions, lambda s: lifecycle.auto_assign(core, s, c.id, now))
+
+    def intake(self, reference: str, who: str = "supervisor", **fields: Any) -> None:
+        """The intake flow, then the supervisor's assessment and the assignment (``assess``)."""
+        self.run_intake(reference)
+        if self.complaint(reference).status == "received":
+            self.assess(reference, who, **fields)
+
     def after_revisit(self, reference: str) -> str:
         cid = self.complaint(reference).id
         return in_transaction(self.core.sessions, lambda s: lifecycle.after_revisit(self.core, s, cid, self.clock()))
@@ -118,3 +150,32 @@ def make_world(db_url: str, var_dir: Path, **settings: Any) -> World:
 
 
 SIGNATURE_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+
+
+def assess_via_api(client: TestClient, world: World, reference: str, who: str = "supervisor", **fields: Any) -> None:
+    """The supervisor confirms the keyword rules' suggestion through the API (R-AS-1..4), with
+    ``fields`` corrected; what continues it (the assignment) is the caller's to run or await."""
+    r = client.get(f"/api/complaints/{reference}", headers=world.auth(who))
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = {f["field"]: f["value"] for f in r.json()["suggestion"]["fields"] if f["value"]}
+    body["valid"] = body.get("valid", "yes") == "yes"
+    body.setdefault("category", "other")
+    body.update(fields)
+    r = client.post(f"/api/complaints/{reference}/assessment", json=body, headers=world.auth(who))
+    assert r.status_code == 200, r.text
+
+
+def trusting_policy(directory: Path) -> Path:
+    """The shipped policy with every keyword rule trusted for every field (``apply_alone``): a
+    complaint its rules cover without disagreement is assessed without a person (R-AS-1..3).
+    For tests whose subject is a later, automatic step."""
+    text = re.sub(r"^apply_alone = .*\n", "", DEFAULT_POLICY_FILE.read_text(encoding="utf-8"), flags=re.M)
+    head, *rules = text.split("[[assessment.rules]]\n")
+    out = [head]
+    for block in rules:
+        rule, _, rest = block.partition("\n\n")
+        fields = [f for f in ("category", "service_area") if re.search(rf"^{f} = ", rule, re.M)]
+        out.append(f"{rule}\napply_alone = {json.dumps([*fields, 'urgency', 'severity', 'valid'])}\n\n{rest}")
+    path = directory / "trusting-policy.toml"
+    path.write_text("[[assessment.rules]]\n".join(out), encoding="utf-8")
+    return path

@@ -4,8 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
+from estatecare.api import views
 from estatecare.api.context import ApiContext
-from estatecare.reads import complaints
+from estatecare.reads import assessment, complaint_pages, complaints
 from estatecare.services.people import Actor
 from estatecare.services.schemas import MAX_OFFSET
 from models.enums import ComplaintStatus
@@ -32,9 +33,13 @@ def router(ctx: ApiContext) -> APIRouter:
             lambda s: complaints.complaint_page(s, actor, status, estate, assignee, overdue, limit, offset, now())
         )
 
-    @api.get("/api/complaints/{reference}", response_model=complaints.ComplaintDetail)
-    async def get_complaint(reference: str, actor: staff) -> complaints.ComplaintDetail:
-        """State, deadlines, assignee, escalation level, duplicates and the full history."""
-        return await ctx.run(lambda s: complaints.complaint_detail(s, actor, reference, now()))
+    @api.get("/api/complaints/{reference}", response_model=views.ComplaintView)
+    async def get_complaint(reference: str, actor: staff) -> views.ComplaintView:
+        """State, deadlines, assignee, escalation level and the role it went up to, duplicates and the
+        full history; while it waits for assessment, the keyword rules' suggestion for staff who may assess it."""
+        policy = ctx.core.policy
+        detail = await ctx.run(lambda s: assessment.complaint_with_suggestion(s, actor, reference, now(), policy))
+        to_role = complaint_pages.escalated_to(policy.escalation.chain, detail.escalation_level)
+        return views.ComplaintView(**detail.model_dump(), escalated_to=to_role)
 
     return api

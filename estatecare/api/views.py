@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from models.enums import ComplaintStatus
+from estatecare.reads.assessment import AssessableDetail
+from models.enums import ComplaintStatus, Role
 
 
 class Accepted(BaseModel):
@@ -22,3 +23,10 @@ class StepResult(BaseModel):
     status: ComplaintStatus
     version: int
     escalation_level: int
+
+
+class ComplaintView(AssessableDetail):
+    """A complaint as the API shows it; ``escalated_to`` names the role of the chain its escalation
+    level went up to (R-HD-3), None before any escalation."""
+
+    escalated_to: Role | None = None

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from estatecare.app import App
 from estatecare.links import sign_url
 from models import Complaint, Estate, Notification, Revisit, Staff, Unit
-from models.enums import Locale
+from models.assessment import Suggestion
+from models.enums import Locale, Role
 from notifications.catalogue import mask_phone
 from notifications.outbox import queue
 
@@ -144,35 +145,58 @@ def escalation(
     level: int,
     key: str,
     extra: dict[str, Any] | None = None,
+    to_role: Role | None = None,
+    task: str | None = "escalation",
 ) -> None:
-    """Report up the chain: major (R-AS-4), written (R-IN-3), deadline missed or transfer (R-HD-3)."""
+    """Report up the chain: major (R-AS-4), written (R-IN-3), deadline missed, not decided in time or
+    transfer (R-HD-3), to ``to_role`` at ``level``, with a signed link to decide; ``passed_up`` tells
+    the levels below, with the complaint's page (``task`` None) instead."""
     base = _base(session, complaint)
+    link = action_url(core, complaint, task) if task else action_url(core, complaint, "").rstrip("/")
     context = {
         "reference": complaint.reference,
         "estate_name": base["estate_name"],
         "unit_label": base["unit_label"],
         "kind": kind,
         "level": level,
+        "to_role": to_role.value if to_role else "",
         "content": complaint.content,
         "masked_phone": mask_phone(complaint.contact_phone),
-        "action_url": action_url(core, complaint, "escalation"),
+        "action_url": link,
         "category": base["category"],
         "severity": base["severity"],
         **(extra or {}),
     }
     for person in recipients:
-        to_staff(session, person, "escalation", context, f"{key}:{person.id}", complaint, core)
+        to_staff(session, person, "escalation", context, f"{key}:{person.id}", complaint, core if task else None)
 
 
-def assess_task(core: App, session: Session, complaint: Complaint, supervisor: Staff) -> None:
-    """Ask the property supervisor to assess what the keyword rules could not (R-AS-1..3)."""
+def assess_task(
+    core: App, session: Session, complaint: Complaint, assessor: Staff, suggestion: Suggestion | None = None
+) -> None:
+    """Ask the supervisor (the service-centre manager for a suggested major one) to assess the
+    complaint, with what the keyword rules suggest and their evidence (R-AS-1..4)."""
     context = {
         **_base(session, complaint),
         **_contact(complaint),
         "due_at": iso(complaint.response_due_at),
         "action_url": action_url(core, complaint, "assessment"),
+        "suggestion": suggestion_context(suggestion) if suggestion is not None else [],
     }
-    to_staff(session, supervisor, "assess_task", context, f"assess_task:{complaint.id}", complaint, core)
+    to_staff(session, assessor, "assess_task", context, f"assess_task:{complaint.id}", complaint, core)
+
+
+def suggestion_context(suggestion: Suggestion) -> list[dict[str, Any]]:
+    """The suggested fields as message context: value, evidence (rule and words), confident."""
+    return [
+        {
+            "field": f.field,
+            "value": f.value,
+            "confident": f.confident,
+            "evidence": [{"rule": e.rule, "words": list(e.words)} for e in f.evidence],
+        }
+        for f in suggestion.fields()
+    ]
 
 
 def work_arrangement(
@@ -207,6 +231,7 @@ def transfer_sheet(
     from_name: str,
     reason: str,
     level: int,
+    to_role: Role,
 ) -> None:
     """Transfer sheet (工作傳簽單) to the superior, who decides (R-HD-3)."""
     context = {
@@ -215,6 +240,7 @@ def transfer_sheet(
         "from_staff_name": from_name,
         "reason": reason,
         "level": level,
+        "to_role": to_role.value,
         "action_url": action_url(core, complaint, "decision"),
     }
     to_staff(
@@ -291,3 +317,100 @@ def revisit_task(core: App, session: Session, complaint: Complaint, revisit: Rev
         **_contact(complaint),
     }
     to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", complaint, core)
+
+
+def closing_notice(session: Session, complaint: Complaint) -> None:
+    """The handled complaint is closed: every complainant of the problem is told (R-HD-4, R-IN-5)."""
+    for person in complainants(session, complaint):
+        to_complainant(
+            session,
+            person,
+            "closing_notice",
+            {"closed_at": iso(complaint.closed_at), "resolution_text": complaint.resolution_text},
+            key=f"closing:{complaint.id}:{person.id}",
+        )
+
+
+def reply_due(
+    core: App, session: Session, complaint: Complaint, handler: Staff | None, *, due: datetime, next_at: datetime
+) -> list[Notification]:
+    """The reply date promised to the complainant came and the complaint is not solved (R-HD-5): the
+    complainants hear it is still being handled and when they hear next; the handler is reminded,
+    with a link to the page where the progress step is. Once per promised date."""
+    queued = [
+        row
+        for person in complainants(session, complaint)
+        if (
+            row := to_complainant(
+                session,
+                person,
+                "progress_update",
+                {"message": "", "still_handling": True, "next_reply_at": iso(next_at)},
+                key=f"still_handling:{complaint.id}:{due.isoformat()}:{person.id}",
+            )
+        )
+        is not None
+    ]
+    if handler is not None:
+        context = {
+            **_base(session, complaint),
+            **_contact(complaint),
+            "due_at": iso(due),
+            "next_reply_at": iso(next_at),
+            "action_url": action_url(core, complaint, "resolution"),
+        }
+        key = f"reply_due_reminder:{complaint.id}:{due.isoformat()}"
+        queued.append(to_staff(session, handler, "reply_due_reminder", context, key, complaint, core))
+    return queued
+
+
+def revisit_reminder(
+    core: App,
+    session: Session,
+    revisit: Revisit,
+    visitor: Staff,
+    *,
+    subject_ref: str,
+    unit: str,
+    complaint: Complaint | None,
+    now: datetime,
+) -> Notification:
+    """Remind the visitor of an open revisit before it is due, once per revisit (R-RV-13)."""
+    base = core.settings.base_url.rstrip("/")
+    url = action_url(core, complaint, "revisit") if complaint is not None else f"{base}/staff/revisits/{revisit.id}"
+    context = {
+        "subject_ref": subject_ref,
+        "method": revisit.method.value,
+        "unit_label": unit,
+        "due_at": iso(revisit.due_at),
+        "action_url": url,
+        "overdue": revisit.due_at < now,
+    }
+    return to_staff(session, visitor, "revisit_reminder", context, f"revisit_reminder:{revisit.id}", complaint, core)
+
+
+def suggestion_revisit_task(
+    core: App,
+    session: Session,
+    revisit: Revisit,
+    visitor: Staff,
+    *,
+    subject_ref: str,
+    unit: str,
+    suggestion: str,
+    contact: Complaint,
+) -> None:
+    """The revisit of a resident's suggestion, to the property supervisor (R-RV-2); ``contact``
+    carries the resident's name and contact (a complaint, or one built from a work order's resident)."""
+    context = {
+        "subject_ref": subject_ref,
+        "kind": revisit.kind.value,
+        "method": revisit.method.value,
+        "sequence": revisit.sequence,
+        "unit_label": unit,
+        "due_at": iso(revisit.due_at),
+        "summary": suggestion,
+        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/revisits/{revisit.id}",
+        **_contact(contact),
+    }
+    to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", None, core)

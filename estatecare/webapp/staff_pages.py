@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from estatecare import links
-from estatecare.reads import complaint_pages, complaints, tasks
+from estatecare.reads import assessment, complaint_pages, complaints, tasks
 from estatecare.services import lifecycle, steps
 from estatecare.services.errors import InvalidInput, NotFound
 from estatecare.services.people import Actor, complaint_case, may
@@ -65,6 +65,8 @@ def detail(ctx: WebContext, session: Session, actor: Actor, reference: str, page
         "masked_phone": mask_phone(complaint.contact_phone),
         "photos": photos,
         "may_resolve": may(actor, Step.RESOLVE, complaint_case(session, complaint, Step.RESOLVE)),
+        "may_assess": may(actor, Step.ASSESS, complaint_case(session, complaint, Step.ASSESS)),
+        "escalated_to": complaint_pages.escalated_to(ctx.core.policy.escalation.chain, complaint.escalation_level),
         "prefect_url": runs_page(ctx.prefect_ui, reference),
         "tag": complaint_tag(reference),
     }
@@ -80,6 +82,7 @@ def task_context(ctx: WebContext, session: Session, actor: Actor, reference: str
         "resolution": status in ASSIGNED_STATES,
         "confirmation": status is S.RESOLVED,
         "revisit": status is S.REVISIT_DUE,
+        "duplicate": status in (S.RECEIVED, S.ASSIGNED) or status is S.ASSESSED,
     }
     escalation = lifecycle.open_transfer(session, complaint.id)
     decidable = escalation is not None and status in DECIDABLE_STATES
@@ -96,6 +99,9 @@ def task_context(ctx: WebContext, session: Session, actor: Actor, reference: str
         else [],
         revisit_sequence=revisit.sequence if revisit else 0,
         first_revisit_of_valid=on_site,
+        suggestion=assessment.suggestion_for(session, actor, complaint, ctx.core.policy)
+        if task == "assessment"
+        else None,
     )
     return page
 

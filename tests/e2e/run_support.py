@@ -52,3 +52,12 @@ def start_run(var_dir: Path, **settings: str) -> RunProcess:
     run.reader = threading.Thread(target=lambda: run.lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
     run.reader.start()
     return run
+
+
+def demo_token(var_dir: Path, who: str) -> str:
+    """The API token `estatecare run` seeded for the demo staff member ``who`` (``supervisor-ch``)."""
+    for line in (var_dir / "demo-tokens-CH.txt").read_text(encoding="utf-8").splitlines():
+        email, _, token = line.split("\t")
+        if email.split("@")[0] == who:
+            return token
+    raise LookupError(f"no demo token for {who}")

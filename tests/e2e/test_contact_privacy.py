@@ -126,6 +126,9 @@ def test_no_log_of_a_full_run_contains_a_residents_name_phone_or_email(
         bouncing = http.post(
             "/api/complaints", json={**complaint, "unit": "201", "content": "電梯故障，困了十分鐘", **BOUNCING}
         ).json()["reference"]
+        for ref in (happy, bouncing):  # the supervisor assesses each once its intake ran (R-AS-1..4)
+            wait_for(lambda ref=ref: world.complaint(ref).intake_done, what=f"the intake of {ref}")
+            step(ref, "assessment", "supervisor", {"valid": True, "category": "facility", "service_area": "repairs"})
         for ref in (happy, bouncing):
             wait_for(lambda ref=ref: detail(ref)["status"] == "assigned", what=f"{ref} to be assigned")
         handler = detail(happy)["assignee"].split("@")[0].removesuffix("-ch")

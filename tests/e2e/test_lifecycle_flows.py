@@ -20,7 +20,7 @@ from estatecare.services import lifecycle
 from flows.deadline_sweep import deadline_sweep_flow
 from flows.intake import intake_flow
 from models import Assignment, Escalation
-from tests.lifecycle_support import SIGNATURE_PNG, World, make_world, resolve_and_confirm
+from tests.lifecycle_support import SIGNATURE_PNG, World, assess_via_api, make_world, resolve_and_confirm
 from tests.smtp_server import SmtpTestServer
 
 pytestmark = pytest.mark.prefect
@@ -89,6 +89,11 @@ def test_a_complaint_travels_from_post_to_closed_with_each_email_received(
 ) -> None:
     ref = post(client)
     settle(client, dispatcher)
+    assert world.complaint(ref).status == "received"  # the keyword rules only suggest (R-AS-1..4)
+    [assess_task] = received(smtp_server, "supervisor-ch@")
+    assert ref in assess_task.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assess_via_api(client, world, ref)
+    settle(client, dispatcher)
     assert world.complaint(ref).status == "assigned"
     [ack] = received(smtp_server, "wong@example.test")
     assert ref in str(ack["Subject"]) or ref in ack.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -141,6 +146,8 @@ def test_a_missed_resolution_deadline_escalates_to_the_next_level_exactly_once(
 ) -> None:
     ref = post(client)
     settle(client, dispatcher)
+    assess_via_api(client, world, ref)
+    settle(client, dispatcher)
     due = world.complaint(ref).resolution_due_at
     assert due is not None
     world.clock.now = due
@@ -152,7 +159,7 @@ def test_a_missed_resolution_deadline_escalates_to_the_next_level_exactly_once(
     assert world.complaint(ref).escalation_level == 1
     with world.core.sessions() as s:
         assert s.scalar(select(func.count(Escalation.id))) == 1
-    [mail] = received(smtp_server, "supervisor-ch@")
+    _, mail = received(smtp_server, "supervisor-ch@")  # the assess task, then the escalation
     assert ref in mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
 
 
@@ -178,6 +185,8 @@ def test_an_unsatisfied_revisit_reopens_the_case_and_reassigns_it(
 ) -> None:
     ref = post(client)
     settle(client, dispatcher)
+    assess_via_api(client, world, ref)
+    settle(client, dispatcher)
     resolve_and_confirm(client, world, ref)
     r = client.post(
         f"/api/complaints/{ref}/revisits",
@@ -200,6 +209,8 @@ def test_a_duplicate_is_linked_to_its_first_report_and_not_assigned_again(
     client: TestClient, dispatcher: Dispatcher, world: World, smtp_server: SmtpTestServer
 ) -> None:
     first = post(client)
+    settle(client, dispatcher)
+    assess_via_api(client, world, first)
     settle(client, dispatcher)
     second = post(client, complainant_name="周女士", contact_email="chow@example.test")
     settle(client, dispatcher)
@@ -229,6 +240,10 @@ def test_the_intake_flow_run_twice_makes_one_assignment_and_sends_one_email(
     complaint = in_transaction(core.sessions, lambda s: lifecycle.submit(core, s, ComplaintIn(**LEAK), world.clock()))
     refs = in_transaction(core.sessions, lambda s: lifecycle.describe(s, [complaint.id]))
     assert client.portal is not None
+    client.portal.call(intake_flow, refs)
+    client.portal.call(intake_flow, refs)
+    assert len(received(smtp_server, "supervisor-ch@")) == 1  # one assess task (R-AS-1..4)
+    assess_via_api(client, world, complaint.reference)
     client.portal.call(intake_flow, refs)
     client.portal.call(intake_flow, refs)
     with core.sessions() as s:

@@ -21,7 +21,7 @@ from estatecare.app import App
 from estatecare.demo import seed_demo
 from estatecare.migrate import upgrade
 from estatecare.settings import Settings
-from models import Complaint
+from models import Complaint, Notification
 from tests.smtp_server import SmtpTestServer, free_port
 
 pytestmark = pytest.mark.prefect
@@ -127,8 +127,16 @@ def test_complaints_posted_while_prefect_is_down_are_all_processed_when_it_retur
         assert done == 20, (tmp_path / "web.log").read_text()[-3000:]
         with engine.connect() as conn:
             statuses = conn.execute(select(Complaint.reference, Complaint.status)).all()
+            tasked = set(
+                conn.execute(
+                    select(Complaint.reference)
+                    .join(Notification, Notification.complaint_id == Complaint.id)
+                    .where(Notification.template == "assess_task")
+                ).scalars()
+            )
         assert {ref for ref, _ in statuses} == set(refs)
-        assert all(status != "received" for _, status in statuses)
+        waiting = {ref for ref, status in statuses if status == "received"}
+        assert waiting and waiting <= tasked  # each waits for the supervisor, its assess task queued (R-AS-1..4)
     finally:
         prefect_server.stop_process(server)
         engine.dispose()

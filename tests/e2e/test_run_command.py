@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.e2e.run_support import start_run
+from tests.e2e.run_support import demo_token, start_run
 
 
 def free_port() -> int:
@@ -123,7 +123,7 @@ def test_each_part_killed_in_turn_comes_back_while_the_others_keep_serving(tmp_p
                 time.sleep(0.2)
             assert not outages, f"while {name} was down, these stopped answering: {sorted(set(outages))}"
             assert _children(proc.pid)[command] != pid
-        # Afterwards a complaint goes all the way: assigned, and its acknowledgement delivered.
+        # Afterwards a complaint goes all the way: acknowledged, assessed by the supervisor, assigned.
         complaint = {
             "estate": "CH",
             "building": "1座",
@@ -148,10 +148,21 @@ def test_each_part_killed_in_turn_comes_back_while_the_others_keep_serving(tmp_p
         from sqlalchemy import create_engine, text
 
         engine = create_engine(f"sqlite:///{tmp_path / 'var' / 'estatecare.db'}")
-        with engine.connect() as conn:
-            status = conn.execute(text("SELECT status FROM complaint WHERE reference = :r"), {"r": reference}).scalar()
+
+        def status() -> str:
+            with engine.connect() as conn:
+                query = text("SELECT status FROM complaint WHERE reference = :r")
+                return str(conn.execute(query, {"r": reference}).scalar())
+
+        assert status() == "received"  # the keyword rules only suggest: the supervisor assesses
+        supervisor = {"Authorization": f"Bearer {demo_token(tmp_path / 'var', 'supervisor-ch')}"}
+        suggested = httpx.get(f"{web}/api/complaints/{reference}", headers=supervisor, timeout=30).json()
+        assert suggested["suggestion"]["category"] == "facility", suggested
+        body = {"valid": True, "category": "facility", "service_area": "repairs"}
+        answer = httpx.post(f"{web}/api/complaints/{reference}/assessment", json=body, headers=supervisor, timeout=30)
+        assert answer.status_code == 200, answer.text
+        _until(lambda: status() == "assigned", 120, f"{reference} assigned after the assessment")
         engine.dispose()
-        assert status == "assigned"
         proc.send_signal(signal.SIGINT)
         proc.wait(90)
     finally:

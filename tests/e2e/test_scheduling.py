@@ -42,6 +42,7 @@ from models import Complaint, Escalation, Notification
 from models.enums import NotificationStatus
 from tests.e2e.browser_support import chromium_path
 from tests.e2e.run_support import start_run
+from tests.lifecycle_support import trusting_policy
 from tests.smtp_server import SmtpTestServer, free_port
 
 SWEEP_EVERY = 15  # seconds, for deliver-outbox and deadline-sweep
@@ -98,8 +99,10 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     smtp = SmtpTestServer()
     smtp.start()
     prefect_port, web_port = free_port(), free_port()
+    policy = trusting_policy(tmp)  # the rules assess alone: the subject here is the scheduled work
     run = start_run(
         tmp / "var",
+        policy_file=str(policy),
         prefect_port=str(prefect_port),
         web_port=str(web_port),
         smtp_port=str(smtp.port),
@@ -112,6 +115,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
     proc, output = run.proc, run.lines
     settings = Settings(
         var_dir=tmp / "var",
+        policy_file=policy,
         prefect_port=prefect_port,
         web_port=web_port,
         smtp_port=smtp.port,

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from estatecare.services import claims, lifecycle
 from estatecare.services.records import in_transaction
 from estatecare.services.schemas import ComplaintIn
+from models import Complaint
 from tests.lifecycle_support import T0, World, make_world
 
 LEASE = timedelta(minutes=5)
@@ -50,10 +51,12 @@ def test_a_complaint_through_intake_and_assigned_has_nothing_left_to_claim(world
     [cid] = _submit(world, 1)
     core = world.core
     in_transaction(core.sessions, lambda s: lifecycle.receive(core, s, cid))
-    in_transaction(core.sessions, lambda s: lifecycle.auto_assess(core, s, cid, T0))
-    assert _claim(world, [cid]) == [cid]  # assessed: the assignment is still to do
-    in_transaction(core.sessions, lambda s: lifecycle.auto_assign(core, s, cid, T0))
+    in_transaction(core.sessions, lambda s: lifecycle.auto_assess(core, s, cid, T0))  # waits for a person
+    assert _claim(world, [cid]) == [cid]  # the assessment and the assignment are still to do
+    reference = in_transaction(core.sessions, lambda s: s.get_one(Complaint, cid).reference)
+    world.assess(reference)  # the supervisor's assessment, then the assignment
     in_transaction(core.sessions, lambda s: lifecycle.mark_intake_done(s, cid))  # also ends the claim
+    assert world.complaint(reference).status == "assigned"
     assert _claim(world, [cid]) == []
 
 

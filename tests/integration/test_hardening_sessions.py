@@ -83,7 +83,7 @@ def assigned_complaint_with_caught_mail(client: TestClient, world: World, smtp_p
     r = client.post("/complaints/new", data={**FORM, "csrf_token": _csrf(page.text)}, follow_redirects=False)
     assert r.status_code == 303, r.text
     reference = r.headers["location"].rsplit("/", 1)[-1]
-    world.run_intake(reference)
+    world.intake(reference)
     catcher = MailCatcher(world.core.settings.var_dir / "mail", port=smtp_port)
     catcher.start()
     try:

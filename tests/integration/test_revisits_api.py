@@ -145,7 +145,7 @@ def _complaint_revisit_due(client: TestClient, world: World) -> str:
     """A valid complaint handled and confirmed: its revisit is due (R-RV-3)."""
     leak = {"estate": "CH", "building": "1座", "unit": "101", "content": "廚房天花板漏水", "complainant_name": "黃先生"}
     ref = client.post("/api/complaints", json=leak).json()["reference"]
-    world.run_intake(ref)
+    world.intake(ref)
     resolve_and_confirm(client, world, ref)
     return str(ref)
 

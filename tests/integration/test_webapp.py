@@ -74,7 +74,7 @@ def link_of(world: World, template: str, reference: str) -> str:
 
 def assigned(client: TestClient, world: World, **overrides: Any) -> str:
     ref = submit(client, **overrides)
-    world.run_intake(ref)
+    world.intake(ref)
     assert world.complaint(ref).status == "assigned"
     return ref
 
@@ -389,7 +389,7 @@ def test_the_photos_of_the_links_complaint_open_with_the_link_and_nothing_else_d
         follow_redirects=False,
     )
     ref = r.headers["location"].rsplit("/", 1)[-1]
-    world.run_intake(ref)
+    world.intake(ref)
     link = link_of(world, "work_arrangement", ref)
     token = link.split("?t=", 1)[1]
     with world.core.sessions() as s:

@@ -1,34 +1,125 @@
-"""Keyword assessment (R-AS-1, R-AS-3) and duplicate detection (R-IN-5)."""
+"""Keyword rules that suggest an assessment (R-AS-1..3) and duplicate detection (R-IN-5)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from models.assessment import Candidate, find_first_report, similarity, suggest
-from models.enums import Category, Severity, Urgency
-from models.policy import Policy
+import pytest
+
+from models.assessment import Candidate, Evidence, find_first_report, similarity, suggest
+from models.enums import Category, ServiceArea, Severity, Urgency
+from models.policy import Policy, PolicyError, parse_policy
 
 T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
-def test_a_person_trapped_in_a_lift_is_urgent_major_safety(policy: Policy) -> None:
+def test_a_person_trapped_in_a_lift_is_urgent_major_safety_with_its_evidence(policy: Policy) -> None:
     s = suggest("3座電梯困人，有人被困", policy)
     assert (s.category, s.urgency, s.severity) == (Category.SAFETY, Urgency.URGENT, Severity.MAJOR)
-    assert s.confident
+    assert Evidence("trapped now", ("被困", "困人")) in s.evidence["severity"]
+    assert not s.confident  # a person assesses: the default policy never lets rules decide severity
 
 
-def test_a_leak_is_urgent_facility_in_simplified_chinese(policy: Policy) -> None:
+def test_a_leak_is_facility_in_simplified_chinese(policy: Policy) -> None:
     s = suggest("楼上渗水到我家天花板", policy)
-    assert (s.category, s.urgency, s.severity) == (Category.FACILITY, Urgency.URGENT, Severity.GENERAL)
+    assert (s.category, s.service_area, s.urgency, s.severity) == (
+        Category.FACILITY,
+        ServiceArea.REPAIRS,
+        Urgency.NORMAL,
+        Severity.GENERAL,
+    )
+    assert {"category", "service_area"} <= s.confident_fields and not s.confident
 
 
 def test_media_makes_a_complaint_major(policy: Policy) -> None:
     assert suggest("垃圾很臭，我要找記者", policy).severity is Severity.MAJOR
 
 
-def test_a_text_without_keywords_needs_a_person(policy: Policy) -> None:
-    s = suggest("想問一下管理費的問題", policy)
-    assert not s.confident and s.urgency is Urgency.NORMAL
+@pytest.mark.parametrize(
+    "text",
+    [
+        "樓上住戶發火罵人",
+        "走廊有人抽煙",
+        "樓下火鍋店油煙",
+        "楼上住户发火骂人",
+        "有人在走廊抽烟",
+        "火警鐘無啦啦響",
+        "经常被困扰",
+    ],
+)
+def test_near_misses_of_fire_and_trapping_suggest_neither_urgent_nor_major_nor_safety(
+    policy: Policy, text: str
+) -> None:
+    s = suggest(text, policy)
+    assert (s.urgency, s.severity) == (Urgency.NORMAL, Severity.GENERAL), s.evidence
+    assert s.category is not Category.SAFETY, s.evidence
+
+
+def test_smoke_and_cooking_fumes_are_environment(policy: Policy) -> None:
+    assert suggest("走廊有人抽煙", policy).category is Category.ENVIRONMENT
+    assert suggest("樓下火鍋店油煙", policy).category is Category.ENVIRONMENT
+
+
+def test_a_guards_attitude_is_service_quality_of_the_security_area(policy: Policy) -> None:
+    s = suggest("保安態度差", policy)
+    assert (s.category, s.service_area) == (Category.SERVICE, ServiceArea.SECURITY)
+    assert s.severity is Severity.GENERAL
+
+
+def test_a_municipal_road_suggests_invalid_with_its_evidence(policy: Policy) -> None:
+    s = suggest("小區門口的市政道路有個大坑", policy)
+    assert s.valid is False and s.evidence["valid"] == (Evidence("municipal", ("市政",)),)
+    assert not s.confident  # an invalid one is always explained by a person (R-AS-2)
+
+
+def test_renovation_noise_suggests_environment_and_housing(policy: Policy) -> None:
+    s = suggest("樓上裝修成日打鑽，嘈到瞓唔到", policy)
+    assert (s.category, s.service_area) == (Category.ENVIRONMENT, ServiceArea.HOUSING)
+
+
+def test_english_keywords_match_whole_words_only(policy: Policy) -> None:
+    assert suggest("There is a fire in block 2", policy).severity is Severity.MAJOR
+    assert suggest("The lights in the firewall room flicker", policy).severity is Severity.GENERAL
+    assert suggest("ＦＩＲＥ on the 3rd floor", policy).urgency is Urgency.URGENT  # NFKC + casefold
+
+
+def test_a_past_trapping_is_major_but_not_urgent(policy: Policy) -> None:
+    s = suggest("昨天有人被困在2号电梯40分钟，物业一直没人来", policy)
+    assert (s.urgency, s.severity) == (Urgency.NORMAL, Severity.MAJOR)
+
+
+def test_a_text_without_keywords_suggests_nothing(policy: Policy) -> None:
+    s = suggest("想問一下", policy)
+    assert s.category is None and s.urgency is Urgency.NORMAL and s.valid and s.evidence == {}
+
+
+def test_rules_decide_alone_only_what_the_policy_marks_and_only_without_conflict(policy: Policy) -> None:
+    data = policy.model_dump(mode="json")
+    every = ["category", "service_area", "urgency", "severity", "valid"]
+    data["assessment"] = {
+        "rules": [
+            {
+                "name": "lift",
+                "keywords": ["電梯"],
+                "category": "facility",
+                "service_area": "repairs",
+                "apply_alone": every,
+            },
+            {"name": "noise", "keywords": ["噪音"], "category": "environment", "service_area": "housing"},
+        ]
+    }
+    confident = parse_policy(data)
+    assert suggest("2座電梯壞了", confident).confident
+    assert not suggest("2座電梯噪音好大", confident).confident_fields >= {"category"}  # two rules disagree
+    data["assessment"]["auto"] = False
+    assert suggest("2座電梯壞了", parse_policy(data)).confident_fields == frozenset()
+
+
+def test_a_rule_must_suggest_something_and_apply_alone_only_what_it_sets() -> None:
+    with pytest.raises(PolicyError, match="at least one of"):
+        parse_policy({"assessment": {"rules": [{"keywords": ["x"]}]}})
+    with pytest.raises(PolicyError, match="apply_alone"):
+        parse_policy({"assessment": {"rules": [{"keywords": ["x"], "urgency": "urgent", "apply_alone": ["category"]}]}})
 
 
 def test_similar_chinese_texts_score_high_and_unrelated_low() -> None:

@@ -1,6 +1,7 @@
-"""Assessment: a duplicate is linked to its first report (R-IN-5), a complaint is assessed by the
-policy's keyword rules or by a person (R-AS-1..3); a major one is reported at once (R-AS-4,
-``escalate.report_to_leadership``)."""
+"""Assessment: a duplicate is linked to its first report (R-IN-5); otherwise the policy's keyword
+rules suggest the fields and a person decides them (R-AS-1..3): the property supervisor, or the
+service-centre manager when the suggestion says major (R-AS-4). A major one is reported at once
+(``escalate.report_to_leadership``)."""
 
 from __future__ import annotations
 
@@ -17,15 +18,16 @@ from estatecare.services.lifecycle.escalate import report_to_leadership
 from estatecare.services.people import Actor, first_with_role
 from estatecare.services.records import complaint_for
 from estatecare.services.schemas import AssessmentIn
-from models import Complaint
-from models.assessment import Candidate, find_first_report, suggest
-from models.enums import Category
+from models import Complaint, Staff
+from models.assessment import Candidate, Suggestion, find_first_report, suggest
+from models.enums import Category, Severity, Urgency
 from models.lifecycle import Action, IllegalTransition
 from models.permissions import Step
 
 
 def auto_assess(core: App, session: Session, complaint_id: int, now: datetime) -> bool:
-    """Link a duplicate (R-IN-5), or assess by the keyword rules, or ask the supervisor.
+    """Link a duplicate (R-IN-5); assess by the keyword rules only when the policy lets them decide
+    every field; otherwise apply the fields they may decide alone and ask a person (R-AS-1..4).
 
     Returns True when the complaint left the received state.
     """
@@ -50,7 +52,7 @@ def auto_assess(core: App, session: Session, complaint_id: int, now: datetime) -
             data={"first_report": first.reference},
         )
         return True
-    if core.policy.assessment.auto and suggestion.confident:
+    if suggestion.confident:
         complaint.valid = True
         complaint.category = suggestion.category
         complaint.service_area = suggestion.service_area
@@ -65,10 +67,42 @@ def auto_assess(core: App, session: Session, complaint_id: int, now: datetime) -
         )
         report_to_leadership(core, session, complaint, now)
         return True
-    supervisor = first_with_role(session, complaint.estate_id, core.policy.escalation.general_handler_role)
-    if supervisor is not None:
-        messages.assess_task(core, session, complaint, supervisor)
+    _apply_confident_fields(core, complaint, suggestion)
+    assessor = assessor_for(session, core, complaint.estate_id, suggestion)
+    if assessor is not None:
+        messages.assess_task(core, session, complaint, assessor, suggestion)
     return False
+
+
+def _apply_confident_fields(core: App, complaint: Complaint, suggestion: Suggestion) -> None:
+    """Fields the policy lets rules decide alone are set while the complaint waits for a person;
+    a suggested urgent one is due for assessment as an urgent one (R-HD-1)."""
+    confident = suggestion.confident_fields
+    if "category" in confident:
+        complaint.category = suggestion.category
+    if "service_area" in confident:
+        complaint.service_area = suggestion.service_area
+    if "severity" in confident:
+        complaint.severity = suggestion.severity
+    if "urgency" in confident:
+        complaint.urgency = suggestion.urgency
+    if suggestion.urgency is Urgency.URGENT:
+        urgent_due = core.deadlines.response_due(complaint.received_at, Urgency.URGENT)
+        if complaint.response_due_at is None or urgent_due < complaint.response_due_at:
+            complaint.response_due_at = urgent_due
+
+
+def assessor_for(session: Session, core: App, estate_id: int, suggestion: Suggestion) -> Staff | None:
+    """Who assesses: the property supervisor, or the service-centre manager when the rules
+    suggest major (R-AS-4); the supervisor when the estate has no manager."""
+    roles = [core.policy.escalation.general_handler_role]
+    if suggestion.severity is Severity.MAJOR:
+        roles.insert(0, core.policy.escalation.major_handler_role)
+    for role in roles:
+        person = first_with_role(session, estate_id, role)
+        if person is not None:
+            return person
+    return None
 
 
 def _category(value: str) -> Category | None:
@@ -134,7 +168,13 @@ def assess(
         complaint.category = data.category
         complaint.explanation_text = data.explanation
         complaint.first_response_at = complaint.first_response_at or now
-        complaint.apply(Action.REJECT_INVALID, at=now, actor_id=id_of(actor), note=data.explanation)
+        complaint.apply(
+            Action.REJECT_INVALID,
+            at=now,
+            actor_id=id_of(actor),
+            note=data.explanation,
+            data=_against_suggestion(core, complaint, data),
+        )
         messages.invalid_explanation(session, complaint)
         complaint.apply(Action.CLOSE, at=now, actor_id=id_of(actor), note="explanation recorded (R-AS-2)")
         return complaint
@@ -146,6 +186,22 @@ def assess(
     complaint.severity = data.severity
     complaint.urgency = data.urgency
     complaint.response_due_at = core.deadlines.response_due(complaint.received_at, data.urgency)
-    complaint.apply(Action.ASSESS, at=now, actor_id=id_of(actor), data={"automatic": False})
+    complaint.apply(Action.ASSESS, at=now, actor_id=id_of(actor), data=_against_suggestion(core, complaint, data))
     report_to_leadership(core, session, complaint, now)
     return complaint
+
+
+def _against_suggestion(core: App, complaint: Complaint, data: AssessmentIn) -> dict[str, object]:
+    """The history record of a person's assessment: what the rules suggested and which fields the
+    person corrected (R-HD-4 record clearly)."""
+    suggestion = suggest(complaint.content, core.policy)
+    decided = {
+        "valid": "yes" if data.valid else "no",
+        "category": data.category.value if data.category else "",
+        "service_area": data.service_area.value if data.service_area else "",
+        "urgency": data.urgency.value,
+        "severity": data.severity.value,
+    }
+    suggested = {name: suggestion.value(name) for name in decided}
+    corrected = [name for name, value in decided.items() if suggested[name] != value]
+    return {"automatic": False, "suggested": suggested, "corrected": corrected}
