@@ -155,17 +155,29 @@ def complaint_submit(
     phone: Annotated[str, typer.Option()] = "",
     email: Annotated[str, typer.Option()] = "",
     locale: Annotated[str, typer.Option(help="zh-Hant, zh-Hans or en")] = "zh-Hant",
+    received_by: Annotated[
+        str, typer.Option(help="Email of the staff member who received it (R-IN-2); empty: nobody recorded.")
+    ] = "",
+    incoming_doc_number: Annotated[
+        str, typer.Option(help="A letter's incoming-document number; empty: the next of the estate's log (R-IN-3).")
+    ] = "",
+    reply_only: Annotated[bool, typer.Option(help="A superior body asks only for a written reply (R-IN-4).")] = False,
 ) -> None:
-    """Register a complaint (as the front desk does) and print its reference; the sweep takes it on."""
+    """Register a complaint (as the front desk does) and print its reference (and a written one's
+    incoming-document number); the sweep takes it on."""
     from datetime import UTC, datetime
 
     from pydantic import ValidationError
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
 
     from estatecare.app import App
     from estatecare.services import steps
-    from estatecare.services.errors import InvalidInput
+    from estatecare.services.errors import Forbidden, InvalidInput
+    from estatecare.services.people import Actor
     from estatecare.services.records import in_transaction
     from estatecare.services.schemas import ComplaintIn
+    from models import Staff
 
     try:
         data = ComplaintIn.model_validate(
@@ -179,20 +191,33 @@ def complaint_submit(
                 "contact_phone": phone,
                 "contact_email": email,
                 "locale": locale,
+                "incoming_doc_number": incoming_doc_number,
+                "reply_only": reply_only,
             }
         )
     except ValidationError as exc:
         _fail("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
         return
     core = App.from_settings()
+
+    def register(s: Session) -> tuple[str, str]:
+        receiver = None
+        if received_by:
+            staff = s.scalar(select(Staff).where(Staff.email == received_by.strip(), Staff.active.is_(True)))
+            if staff is None:
+                raise InvalidInput("received-by", f"no active staff member with email {received_by!r}")
+            receiver = Actor.of(staff)
+        complaint = steps.intake(core, s, data, receiver, datetime.now(UTC)).complaint
+        return complaint.reference, complaint.incoming_doc_number
+
     try:
-        ref = in_transaction(
-            core.sessions, lambda s: steps.intake(core, s, data, None, datetime.now(UTC)).complaint.reference
-        )
-    except InvalidInput as exc:
+        ref, number = in_transaction(core.sessions, register)
+    except (InvalidInput, Forbidden) as exc:
         _fail(str(exc))
         return
     typer.echo(ref)
+    if number:
+        typer.echo(f"incoming-document number {number}")
 
 
 from estatecare.cli_monthly import report_app, sample_cmd  # noqa: E402

@@ -45,6 +45,7 @@ class Complaint(Base):
         Index("ix_complaint_intake_pending", "intake_done", "received_at"),
         Index("ix_complaint_next_reply_due", "next_reply_due_at"),
         Index("ix_complaint_escalation_due", "escalation_due_at"),
+        Index("ix_complaint_rectification_resolved", "rectification", "resolved_at"),  # the report's corrective actions
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -146,6 +147,8 @@ class Complaint(Base):
         s = ComplaintStatus
         if action is Action.LINK_DUPLICATE and self.duplicate_of_id is None:
             return "no first report to link to (R-IN-5)"
+        if action is Action.UNLINK_DUPLICATE and self.duplicate_of_id is None:
+            return "the complaint is not linked to a first report (R-IN-5)"
         if action is Action.ASSIGN and self.duplicate_of_id is not None:
             return "a linked duplicate follows its first report and is not assigned (R-IN-5)"
         if action is Action.CLOSE:

@@ -9,7 +9,7 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
-from models.enums import RevisitKind, RevisitMethod, Satisfaction, WorkOrderKind
+from models.enums import RevisitKind, RevisitMethod, Role, Satisfaction, WorkOrderKind
 
 
 def is_satisfied(satisfaction: Satisfaction | str | None) -> bool:
@@ -23,6 +23,19 @@ def must_be_on_site(sequence: int, planned: RevisitMethod | None = None, *, comp
     complaint (R-RV-3), or a first revisit the plan (a draw, a major job) put on site;
     from the 2nd revisit on the phone will do (R-RV-10)."""
     return sequence == 1 and (complaint_valid or planned is RevisitMethod.ON_SITE)
+
+
+def must_be_made_by(sequence: int, *, complaint_valid: bool) -> Role | None:
+    """Who must make revisit number ``sequence`` of a complaint in person: the service-centre manager
+    for the first revisit of a valid complaint (R-RV-3); None from the 2nd revisit on, and for an
+    invalid complaint, when anyone who may revisit will do (R-RV-10)."""
+    return Role.SERVICE_CENTRE_MANAGER if sequence == 1 and complaint_valid else None
+
+
+def is_late_record(recorded_at: datetime, record_due: datetime) -> bool:
+    """A revisit record written after it was due (``Deadlines.revisit_record_due(done_at)``: the
+    same or the next day) is late (R-RV-13)."""
+    return recorded_at > record_due
 
 
 class WorkOrder(Base):

@@ -79,7 +79,16 @@ CATALOGUE: dict[str, MessageSpec] = {
             "complainant",
             False,
             "reference message next_reply_at",
-            "progress, and when something cannot be solved now the reason and next reply date (R-HD-5)",
+            "progress, and when something cannot be solved now the reason and next reply date (R-HD-5); "
+            "still_handling: the automatic message when the promised date came and it is not solved yet",
+        ),
+        _spec(
+            "reply_due_reminder",
+            "handler",
+            True,
+            "reference estate_name unit_label content due_at next_reply_at action_url",
+            "the reply date promised to the complainant has come and the complaint is not solved: update them "
+            "(R-HD-5); next_reply_at: the date the complainant was just told instead",
         ),
         _spec(
             "final_reply",
@@ -87,6 +96,13 @@ CATALOGUE: dict[str, MessageSpec] = {
             False,
             "reference resolution_text",
             "the process and result of handling (R-HD-4 reply clearly)",
+        ),
+        _spec(
+            "closing_notice",
+            "complainant",
+            False,
+            "reference closed_at resolution_text",
+            "the handled complaint is closed: what was done, and whom to tell if it comes back (R-HD-4, R-RV-14)",
         ),
         _spec(
             "invalid_explanation",

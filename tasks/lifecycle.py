@@ -164,3 +164,10 @@ async def sweep_deadlines() -> list[int]:
     """Escalate missed deadlines, once per deadline (R-HD-1, R-HD-3)."""
     core = current_app()
     return await _tx(lambda s: lifecycle.sweep_deadlines(core, s, _now()))
+
+
+@task(name="reminders")
+async def send_reminders() -> lifecycle.Reminded:
+    """Remind of promised reply dates (R-HD-5) and of revisits about to fall due (R-RV-13), once each."""
+    core = current_app()
+    return await _tx(lambda s: lifecycle.send_reminders(core, s, _now()))

@@ -8,6 +8,8 @@ people a decision may name, and the revisit an action page records.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -16,8 +18,9 @@ from sqlalchemy.orm import Session
 from estatecare.services.errors import NotFound
 from estatecare.services.people import Actor
 from estatecare.services.records import complaint_for
-from models import Complaint, ComplaintAttachment, Department, Estate, Revisit, Staff
-from models.enums import ComplaintStatus, Role
+from models import Complaint, ComplaintAttachment, Department, Estate, Notification, Revisit, Staff
+from models.enums import ComplaintStatus, NotificationStatus, Role
+from models.lifecycle import Action
 from models.permissions import Step
 
 
@@ -46,8 +49,39 @@ def resident_status(session: Session, reference: str, contact: str) -> dict[str,
         "status": ComplaintStatus(c.status).value,
         "received_at": c.received_at,
         "closed_at": c.closed_at,
-        "steps": [(e.action.value, e.at) for e in c.events if e.action.value != "escalate"],
+        "steps": with_reply(session, c, [(e.action.value, e.at) for e in c.events if e.action.value != "escalate"]),
     }
+
+
+def reply_state(session: Session, c: Complaint) -> tuple[str, datetime | None] | None:
+    """How the final reply reached the complainant (R-HD-4): ``reply_sent`` (when its email was
+    sent), ``reply_recorded`` (a person recorded replying by phone, in person or by letter),
+    ``reply_pending`` (its email waits in the outbox) or ``reply_none``; None before any reply is due."""
+    confirmed = next((e for e in reversed(c.events) if e.action is Action.CONFIRM), None)
+    row = session.execute(
+        select(Notification.status, Notification.sent_at)
+        .where(Notification.complaint_id == c.id, Notification.template == "final_reply")
+        .order_by(Notification.id.desc())
+        .limit(1)
+    ).first()
+    if row is not None and row.status is NotificationStatus.SENT:
+        return "reply_sent", row.sent_at
+    recorded = str((confirmed.data or {}).get("reply_by", "")) if confirmed is not None else ""
+    if confirmed is not None and any(way in recorded for way in ("phone", "in_person", "letter")):
+        return "reply_recorded", confirmed.at
+    if row is not None and row.status is not NotificationStatus.FAILED:
+        return "reply_pending", None
+    return ("reply_none", None) if confirmed is not None or row is not None else None
+
+
+def with_reply(session: Session, c: Complaint, steps: list[tuple[str, datetime]]) -> list[tuple[str, datetime | None]]:
+    """The timeline's steps with the reply's state after the confirmation: "replied" only when the
+    reply was sent or recorded (R-HD-4)."""
+    state = reply_state(session, c)
+    if state is None:
+        return list(steps)
+    at = max((i for i, (action, _) in enumerate(steps) if action == "confirm"), default=len(steps) - 1)
+    return [*steps[: at + 1], state, *steps[at + 1 :]]
 
 
 def attachments(session: Session, complaint_id: int) -> list[tuple[int, str, str]]:
@@ -102,3 +136,8 @@ def open_revisit(session: Session, complaint_id: int) -> Revisit | None:
     return session.scalar(
         select(Revisit).where(Revisit.complaint_id == complaint_id, Revisit.done_at.is_(None)).order_by(Revisit.id)
     )
+
+
+def escalated_to(chain: Sequence[Role], level: int) -> Role | None:
+    """The role of the chain a complaint at escalation ``level`` went up to (R-HD-3); None below level 1."""
+    return chain[min(level, len(chain)) - 1] if level > 0 and chain else None

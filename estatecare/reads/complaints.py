@@ -85,6 +85,8 @@ class ComplaintDetail(ComplaintSummary):
     contact_visible: bool
     anonymous: bool
     reply_only: bool
+    incoming_doc_number: str  # a written complaint's number in the incoming-document log (R-IN-3)
+    received_by: str | None  # the staff member who registered it (R-IN-2), by email
     first_response_at: datetime | None
     resolved_at: datetime | None
     closed_at: datetime | None
@@ -211,6 +213,8 @@ def complaint_detail(session: Session, actor: Actor, reference: str, now: dateti
         contact_visible=visible,
         anonymous=c.anonymous,
         reply_only=c.reply_only,
+        incoming_doc_number=c.incoming_doc_number,
+        received_by=session.scalar(select(Staff.email).where(Staff.id == c.received_by_id)),
         first_response_at=c.first_response_at,
         resolved_at=c.resolved_at,
         closed_at=c.closed_at,

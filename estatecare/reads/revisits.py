@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import Select, func, select
@@ -45,6 +46,11 @@ class RevisitItem(BaseModel):
     reviewed_by: str | None
     supervisor_opinion: str
     open_letter_ref: str  # the open letter that answered it, filed with it (R-RV-12)
+    # A suggestion revisit (R-RV-2): the revisit the suggestion was made at, the complaint or work
+    # order that revisit followed up, and the suggestion itself.
+    source_revisit_id: int | None = None
+    subject: str | None = None
+    suggestion: str = ""
 
 
 class RevisitPage(BaseModel):
@@ -135,6 +141,7 @@ def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: 
     for r, code in rows:
         order = orders.get(r.work_order_id) if r.work_order_id else None
         resident = residents.get(order.resident_id) if order and order.resident_id else None
+        source = suggestion_source(session, r, sees_contact)
         out.append(
             RevisitItem(
                 id=r.id,
@@ -163,6 +170,35 @@ def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: 
                 reviewed_by=staff.get(r.reviewed_by_id) if r.reviewed_by_id else None,
                 supervisor_opinion=r.supervisor_opinion,
                 open_letter_ref=r.open_letter_ref,
-            )
+            ).model_copy(update=source)
         )
     return out
+
+
+def suggestion_source(session: Session, revisit: Revisit, sees_contact: bool) -> dict[str, Any]:
+    """A suggestion revisit's fields (R-RV-2): where the suggestion came from, the unit and the
+    resident of the complaint or work order it goes back to; nothing for other revisits."""
+    if revisit.source_revisit_id is None or revisit.complaint_id is not None or revisit.work_order_id is not None:
+        return {}
+    source = session.get(Revisit, revisit.source_revisit_id)
+    assert source is not None
+    root = source
+    while root.complaint_id is None and root.work_order_id is None and root.source_revisit_id is not None:
+        parent = session.get(Revisit, root.source_revisit_id)
+        assert parent is not None
+        root = parent
+    complaint = session.get(Complaint, root.complaint_id) if root.complaint_id is not None else None
+    order = session.get(WorkOrder, root.work_order_id) if root.work_order_id is not None else None
+    resident = session.get(Resident, order.resident_id) if order and order.resident_id else None
+    unit_id = complaint.unit_id if complaint else order.unit_id if order else None
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    name = complaint.complainant_name if complaint else resident.name if resident else ""
+    phone = complaint.contact_phone if complaint else resident.phone if resident else ""
+    return {
+        "source_revisit_id": source.id,
+        "subject": complaint.reference if complaint else order.reference if order else None,
+        "suggestion": (source.answers or {}).get("suggestions", ""),
+        "unit": unit.label if unit else None,
+        "resident_name": name if sees_contact else None,
+        "resident_phone": phone if sees_contact else mask_phone(phone),
+    }

@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
+from estatecare.reads.revisits import suggestion_source
 from estatecare.services.lifecycle import SUPERVISORS
 from estatecare.services.people import RANK, Actor, complaint_case, may
 from models import Complaint, ContactView, Escalation, Revisit, WorkOrder
-from models.enums import ComplaintStatus, EscalationKind, Role
+from models.enums import ComplaintStatus, Role
 from models.lifecycle import ASSIGNED_STATES, DECIDABLE_STATES
 from models.permissions import Step
 
@@ -97,6 +98,17 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
                 f"/staff/revisits/{r.id}",
             )
         )
+    for r in session.scalars(  # suggestion revisits (R-RV-2): no complaint or order of their own
+        select(Revisit).where(
+            Revisit.visitor_id == actor.id,
+            Revisit.done_at.is_(None),
+            Revisit.complaint_id.is_(None),
+            Revisit.work_order_id.is_(None),
+        )
+    ):
+        source = suggestion_source(session, r, sees_contact=False)
+        subject, suggestion = str(source.get("subject") or ""), str(source.get("suggestion") or "")
+        tasks.append(Task("revisit", subject, suggestion, r.due_at, r.due_at < now, f"/staff/revisits/{r.id}"))
     if actor.role in SUPERVISORS and actor.estate_id is not None:
         # R-RV-9: the estate's supervisors review its done revisit records, not their own (leaders
         # may review any estate's, from the list; they are not given every estate's as tasks)
@@ -127,7 +139,6 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
         .join(Escalation, Escalation.complaint_id == Complaint.id)
         .where(
             Escalation.decided_at.is_(None),
-            Escalation.kind != EscalationKind.MAJOR,
             Escalation.to_role.in_(roles_below),
             Complaint.status.in_(sorted(DECIDABLE_STATES)),
             *scope,

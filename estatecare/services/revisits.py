@@ -25,14 +25,16 @@ from estatecare.app import App
 from estatecare.reads import revisits as reads_revisits
 from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.lifecycle.revisit import (
+    arrange_suggestion_revisit,
     check_revisit_record,
     complaint_from_revisit,
     revisit_done_at,
+    revisit_subject,
     write_revisit_record,
 )
 from estatecare.services.people import Actor, check_step, in_estate
 from estatecare.services.schemas import OpenLetterIn, ReviewIn, RevisitRecordIn
-from models import Complaint, Estate, Resident, Revisit, WorkOrder
+from models import Complaint, Estate, Revisit, WorkOrder
 from models.enums import RevisitMethod, Satisfaction
 from models.permissions import Case, Step
 from models.revisit import must_be_on_site
@@ -93,23 +95,25 @@ def _claim(session: Session, revisit_id: int, *still: ColumnElement[bool], **val
 
 @dataclass(frozen=True)
 class OrderRevisitOutcome:
-    """What recording a work order's revisit led to."""
+    """What recording a work order's (or a suggestion's) revisit led to."""
 
     revisit: Revisit
-    work_order: WorkOrder
+    work_order: WorkOrder | None  # None: a suggestion revisit (R-RV-2)
     late_record: bool
     follow_up: Revisit | None  # the next revisit after an unsatisfied one (R-RV-11)
     new_complaint: Complaint | None  # a new issue raised during the revisit (R-RV-10)
+    suggestion_revisit: Revisit | None = None  # a suggestion made during the revisit (R-RV-2)
 
 
 def record_order_revisit(
     core: App, session: Session, revisit_id: int, data: RevisitRecordIn, actor: Actor | None, now: datetime
 ) -> OrderRevisitOutcome:
-    """Record a work order's revisit: method, answers, satisfaction, signature or refusal note
-    (R-RV-7, R-RV-8). Unsatisfied: the next revisit is set for ``next_reply_at`` (R-RV-11);
-    a new issue becomes a new complaint about the order's unit (R-RV-10)."""
+    """Record a work order's revisit, or a suggestion revisit (R-RV-2): method, answers, satisfaction,
+    signature or refusal note (R-RV-7, R-RV-8). Unsatisfied: the next revisit is set for
+    ``next_reply_at`` (R-RV-11); a new issue becomes a new complaint about the resident's unit
+    (R-RV-10); a suggestion gets its own revisit (R-RV-2)."""
     revisit = _revisit_for(session, actor, revisit_id, Step.REVISIT)
-    if revisit.work_order_id is None:
+    if revisit.complaint_id is not None:
         reference = session.scalar(select(Complaint.reference).where(Complaint.id == revisit.complaint_id))
         raise ConflictError(
             f"revisit {revisit_id} is complaint {reference}'s revisit: record it on the complaint "
@@ -117,8 +121,7 @@ def record_order_revisit(
         )
     if revisit.done_at is not None:
         raise WrongState(f"revisit {revisit_id} is already done (recorded {revisit.recorded_at:%Y-%m-%d})", "done")
-    order = session.get(WorkOrder, revisit.work_order_id)
-    assert order is not None
+    order = session.get(WorkOrder, revisit.work_order_id) if revisit.work_order_id is not None else None
     if data.method is not RevisitMethod.ON_SITE and must_be_on_site(revisit.sequence, revisit.method):
         raise InvalidInput(
             "method",
@@ -143,6 +146,7 @@ def record_order_revisit(
         follow_up = Revisit(
             estate_id=revisit.estate_id,
             work_order_id=revisit.work_order_id,
+            source_revisit_id=revisit.source_revisit_id,
             kind=revisit.kind,
             method=data.method,  # from the 2nd revisit on, phone is allowed (R-RV-10)
             sequence=revisit.sequence + 1,
@@ -151,36 +155,40 @@ def record_order_revisit(
             created_at=now,
         )
         session.add(follow_up)
+    subject_ref, resident = revisit_subject(core, session, revisit)
     new = None
     if data.new_issue:
-        resident = session.get(Resident, order.resident_id) if order.resident_id else None
         new = complaint_from_revisit(
             core,
             session,
             Complaint(
-                estate_id=order.estate_id,
-                unit_id=order.unit_id,
-                resident_id=order.resident_id,
-                complainant_name=resident.name if resident else "",
-                contact_phone=resident.phone if resident else "",
-                contact_email=resident.email if resident else "",
-                locale=resident.locale if resident else core.policy.company.default_locale,
+                estate_id=revisit.estate_id,
+                unit_id=resident.unit_id,
+                resident_id=resident.resident_id,
+                complainant_name=resident.complainant_name,
+                contact_phone=resident.contact_phone,
+                contact_email=resident.contact_email,
+                locale=resident.locale,
             ),
             data.new_issue,
-            order.reference,
+            subject_ref,
             actor,
             now,
         )
         revisit.new_complaint_id = new.id
+    suggestion = None
+    if data.suggestions:
+        suggestion = arrange_suggestion_revisit(core, session, revisit, data.suggestions, subject_ref, resident, now)
     session.flush()
-    return OrderRevisitOutcome(revisit, order, late, follow_up, new)
+    return OrderRevisitOutcome(revisit, order, late, follow_up, new, suggestion)
 
 
 class RecordedRevisit(BaseModel):
     """A work order's revisit after it was recorded."""
 
     id: int
-    work_order: str
+    work_order: str | None  # None: a suggestion revisit (R-RV-2)
+    source_revisit_id: int | None  # a suggestion revisit: the revisit the suggestion was made at
     done_at: datetime
     satisfaction: str
     signed: bool
@@ -188,6 +196,7 @@ class RecordedRevisit(BaseModel):
     follow_up_id: int | None
     follow_up_due_at: datetime | None
     new_complaint: str | None
+    suggestion_revisit_id: int | None  # the revisit of a suggestion made during this one (R-RV-2)
 
 
 def recorded(outcome: OrderRevisitOutcome) -> RecordedRevisit:
@@ -196,7 +205,8 @@ def recorded(outcome: OrderRevisitOutcome) -> RecordedRevisit:
     assert r.done_at is not None and r.satisfaction is not None
     return RecordedRevisit(
         id=r.id,
-        work_order=outcome.work_order.reference,
+        work_order=outcome.work_order.reference if outcome.work_order else None,
+        source_revisit_id=r.source_revisit_id,
         done_at=r.done_at,
         satisfaction=r.satisfaction.value,
         signed=r.signature_png is not None,
@@ -204,6 +214,7 @@ def recorded(outcome: OrderRevisitOutcome) -> RecordedRevisit:
         follow_up_id=outcome.follow_up.id if outcome.follow_up else None,
         follow_up_due_at=outcome.follow_up.due_at if outcome.follow_up else None,
         new_complaint=outcome.new_complaint.reference if outcome.new_complaint else None,
+        suggestion_revisit_id=outcome.suggestion_revisit.id if outcome.suggestion_revisit else None,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from fastapi import Path
@@ -204,11 +204,22 @@ class DecisionIn(_In):
 
 
 class ProgressIn(_In):
-    """A progress update to the complainant; the next reply date when not solved yet (R-HD-5)."""
+    """A progress update to the complainant; the next reply date when not solved yet (R-HD-5).
+
+    ``next_reply_at`` (in the future) is promised to the complainant: if the complaint is still not
+    solved then, the handler is reminded and the complainant told it is still being handled.
+    Without it the complainant hears next with the result.
+    """
 
     message: Annotated[Text, Field(min_length=1, max_length=5000)]
-    next_reply_at: When | None = None
+    next_reply_at: Annotated[
+        When | None, Field(description="when the complainant hears from us again, if not solved by then (R-HD-5)")
+    ] = None
     version: Version | None = None
+
+
+#: How a reply reached a complainant who gave no email address (R-HD-4): recorded by a person.
+ReplyBy = Literal["phone", "in_person", "letter"]
 
 
 class ResolutionIn(_In):
@@ -224,6 +235,10 @@ class ConfirmationIn(_In):
 
     confirmed: bool
     note: Annotated[Text, Field(max_length=5000)] = ""
+    reply_by: Annotated[
+        ReplyBy | None,
+        Field(description="the reply was given by phone, in person or by letter (no email address, R-HD-4)"),
+    ] = None
     version: Version | None = None
 
 
@@ -297,3 +312,18 @@ class WorkOrderIn(_In):
     department: Annotated[Line, Field(max_length=40)] = ""
     complaint: Annotated[Line, Field(max_length=32)] = ""
     completed_at: When | None = None
+
+
+class LinkIn(_In):
+    """Link a later report to the first report of the same problem, by hand (R-IN-5)."""
+
+    first_report: Annotated[Line, Field(min_length=1, max_length=32, description="the first report's reference")]
+    note: Annotated[Text, Field(max_length=5000)] = ""
+    version: Version | None = None
+
+
+class UnlinkIn(_In):
+    """Undo a wrong link: the report is a problem of its own (R-IN-5)."""
+
+    reason: Annotated[Text, Field(min_length=1, max_length=5000)]
+    version: Version | None = None

@@ -3,7 +3,8 @@
 Residents: the online complaint form, its confirmation, a status page (``public_pages``).
 Staff: login (``signin_pages``), my tasks, the complaint page and its action pages, also
 reached from signed email links (``staff_pages``), revisits by id (``revisit_pages``), the
-register with CSV/xlsx export (``register_pages``). Demo: ``/mail`` shows signed-in staff
+register with CSV/xlsx export (``register_pages``), the front desk's registration of a call, a
+walk-in, a letter, ... and the printable reply letter (``front_desk_pages``). Demo: ``/mail`` shows signed-in staff
 the local mail catcher's messages (``mail_pages``).
 
 This module assembles them: the session cookie, security headers, static files, error pages
@@ -26,6 +27,7 @@ from estatecare.dispatch import Dispatcher
 from estatecare.rate_limits import IntakeLimits
 from estatecare.webapp import (
     errors,
+    front_desk_pages,
     mail_pages,
     public_pages,
     register_pages,
@@ -80,6 +82,7 @@ def create_webapp(
     web.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     web.middleware("http")(security_headers)
     errors.install(web, ctx)
-    for pages in (public_pages, signin_pages, staff_pages, revisit_pages, register_pages, mail_pages):
+    # front desk before staff pages: its /staff/complaints/REF/letter is not one of their action pages
+    for pages in (public_pages, signin_pages, front_desk_pages, staff_pages, revisit_pages, register_pages, mail_pages):
         web.include_router(pages.router(ctx))
     return web

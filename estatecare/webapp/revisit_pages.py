@@ -75,7 +75,8 @@ def router(ctx: WebContext) -> APIRouter:
             message = str(exc).split(": ", 1)[-1]
             return await _revisit_page(ctx, request, actor, revisit_id, values, {exc.field: message}, 422)
         ctx.follow(done.follow_ups)
-        return ctx.render(request, "done.html", reference=done.answer.work_order, op="revisit", work_order=True)
+        reference = done.answer.work_order or ctx.gettext(request, "suggestion revisit no. %(id)s") % {"id": revisit_id}
+        return ctx.render(request, "done.html", reference=reference, op="revisit", work_order=True)
 
     @web.post("/staff/revisits/{revisit_id}/review", response_class=HTMLResponse)
     async def revisit_review_post(request: Request, revisit_id: RowIdInPath) -> Response:

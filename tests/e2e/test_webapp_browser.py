@@ -171,7 +171,20 @@ def test_a_resident_complains_online_staff_act_from_their_email_links_and_it_clo
     assert re.fullmatch(r"CH-\d{6}-[A-Z2-9]{6}", reference), reference
     checker(page, "submitted")
 
-    # The intake flow (on Prefect) assesses and assigns it; the handler gets the work arrangement notice.
+    # The keyword rules only suggest: the supervisor assesses from the email link (R-AS-1..4). The
+    # page shows each suggested field with its evidence and the form is filled in: one submit confirms.
+    wait_for(lambda: _intake_done(site, reference), 60, "intake of the leak")
+    assert site.status(reference) == "received"
+    supervisor = phone(browser).new_page()
+    open_link_from_mail(supervisor, site, checker, "supervisor-ch@", reference, "assessment")
+    expect(supervisor.locator("#suggested-category")).to_contain_text("漏水")
+    expect(supervisor.locator("#category")).to_have_value("facility")
+    expect(supervisor.locator("#service_area")).to_have_value("repairs")
+    checker(supervisor, "assessment-suggested")
+    supervisor.click("form:has(input[name=op][value=assess]) button[type=submit]")
+    expect(supervisor.locator("h1")).to_have_text(re.compile("已儲存"))
+
+    # The assessment's flow run assigns it; the handler gets the work arrangement notice.
     site.wait_for_status(reference, "assigned")
     handler = phone(browser).new_page()
     link = open_link_from_mail(handler, site, checker, "engineering-1-ch@", reference, "resolution")
@@ -223,8 +236,9 @@ def test_a_resident_complains_online_staff_act_from_their_email_links_and_it_clo
     manager.goto(f"{site.url}/staff/complaints/{reference}")
     expect(manager.locator(".facts .status")).to_contain_text("已結案")
     timeline = manager.locator("ol.timeline")
-    for step in ("已受理", "已評估", "已派單", "已記錄處理結果", "結果已確認，已回覆", "已記錄回訪", "已結案"):
+    for step in ("已受理", "已評估", "已派單", "已記錄處理結果", "結果已確認", "已記錄回訪", "已結案"):
         expect(timeline).to_contain_text(step)
+    expect(manager.locator(".facts .reply")).to_contain_text("電郵")  # the reply went by email (R-HD-4)
     expect(manager.locator("img.signature")).to_be_visible()
     expect(manager.locator("ul.photos img")).to_have_count(1)
     expect(manager.locator(f"a[href$='/v2/runs?tags=complaint%3A{reference}']")).to_be_visible()
@@ -251,7 +265,7 @@ def test_a_resident_complains_online_staff_act_from_their_email_links_and_it_clo
 def test_every_other_staff_page_passes_the_accessibility_and_phone_width_checks(
     browser: Browser, site: Site, checker: Checker
 ) -> None:
-    # A complaint the keyword rules cannot assess waits for the supervisor (R-AS-1..3).
+    # A complaint the keyword rules suggest nothing for waits for the supervisor (R-AS-1..3).
     context = phone(browser)
     page = context.new_page()
     page.goto(f"{site.url}/complaints/new?lang=zh-Hans")

@@ -42,6 +42,18 @@ def test_a_complaint_goes_from_post_to_closed_with_every_email_and_history_recor
     ref = submit(client)
     assert world.complaint(ref).status == "received"
     world.run_intake(ref)
+    assert world.complaint(ref).status == "received"  # the rules only suggest: the supervisor assesses
+    [task] = world.mails("assess_task", ref)
+    assert task.recipient_email.startswith("supervisor-")
+    suggested = client.get(f"/api/complaints/{ref}", headers=world.auth("supervisor")).json()["suggestion"]
+    assert (suggested["category"], suggested["service_area"]) == ("facility", "repairs")
+    r = client.post(
+        f"/api/complaints/{ref}/assessment",
+        headers=world.auth("supervisor"),
+        json={"valid": True, "category": "facility", "service_area": "repairs", "urgency": "urgent"},
+    )
+    assert r.json()["status"] == "assessed", r.text
+    world.run_intake(ref)  # what the assessment's follow-up runs: the assignment
     detail = client.get(f"/api/complaints/{ref}", headers=world.auth("manager")).json()
     assert (detail["status"], detail["category"], detail["urgency"], detail["department"]) == (
         "assigned",
@@ -86,8 +98,8 @@ def test_a_complaint_goes_from_post_to_closed_with_every_email_and_history_recor
 
 def test_running_intake_twice_makes_one_assignment_and_one_email(client: TestClient, world: World) -> None:
     ref = submit(client)
-    world.run_intake(ref)
-    world.run_intake(ref)
+    world.intake(ref)
+    world.intake(ref)
     with world.core.sessions() as s:
         assert s.scalar(select(func.count(Assignment.id))) == 1
     assert len(world.mails("work_arrangement", ref)) == 1
@@ -117,7 +129,7 @@ def test_a_text_the_rules_cannot_assess_goes_to_the_supervisor_who_can_declare_i
 
 def test_an_unsatisfied_revisit_reopens_and_reassigns_the_complaint(client: TestClient, world: World) -> None:
     ref = submit(client)
-    world.run_intake(ref)
+    world.intake(ref)
     resolve_and_confirm(client, world, ref)
     r = client.post(
         f"/api/complaints/{ref}/revisits",
@@ -140,18 +152,26 @@ def test_an_unsatisfied_revisit_reopens_and_reassigns_the_complaint(client: Test
 def test_two_flats_each_reporting_their_own_leak_are_both_handled(client: TestClient, world: World) -> None:
     """R-IN-5 links one problem reported several times; the flat next door has a leak of its own."""
     first = submit(client)
-    world.run_intake(first)
+    world.intake(first)
     world.clock.advance(hours=1)
     second = submit(client, unit="102", complainant_name="周女士", contact_email="chow@example.test")
-    world.run_intake(second)
+    world.intake(second)
     detail = client.get(f"/api/complaints/{second}", headers=world.auth("manager")).json()
     assert detail["duplicate_of"] is None and detail["status"] == "assigned" and detail["assignee"] is not None
     assert client.get(f"/api/complaints/{first}", headers=world.auth("manager")).json()["duplicates"] == []
 
 
+def test_renovation_noise_goes_to_the_management_office_not_to_cleaning(client: TestClient, world: World) -> None:
+    """R-HD-2: the service area names the responsible department before the category does."""
+    ref = submit(client, content="樓上單位裝修，每日朝早八點開始電鑽，嘈到瞓唔到")
+    world.intake(ref, category="environment", service_area="housing")
+    detail = client.get(f"/api/complaints/{ref}", headers=world.auth("manager")).json()
+    assert detail["department"] == "management_office", detail
+
+
 def test_a_later_report_of_the_same_problem_is_linked_to_the_first(client: TestClient, world: World) -> None:
     first = submit(client)
-    world.run_intake(first)
+    world.intake(first)
     world.clock.advance(hours=1)
     second = submit(client, complainant_name="周女士", contact_email="chow@example.test")
     world.run_intake(second)
@@ -172,7 +192,7 @@ def test_a_written_complaint_reaches_leadership(client: TestClient, world: World
 
 def test_a_missed_resolution_deadline_escalates_one_level_exactly_once(client: TestClient, world: World) -> None:
     ref = submit(client)
-    world.run_intake(ref)
+    world.intake(ref)
     due = world.complaint(ref).resolution_due_at
     assert due is not None
     world.clock.now = due
@@ -193,7 +213,7 @@ def test_a_missed_resolution_deadline_escalates_one_level_exactly_once(client: T
 
 def test_a_transfer_sheet_goes_to_the_superior_who_decides(client: TestClient, world: World) -> None:
     ref = submit(client)
-    world.run_intake(ref)
+    world.intake(ref)
     r = client.post(
         f"/api/complaints/{ref}/escalation",
         json={"reason": "需要更換整條立管，超出權限"},
@@ -255,7 +275,7 @@ def test_the_register_filters_and_hides_contact_from_people_not_handling_the_cas
 ) -> None:
     ref = submit(client)
     other = submit(client, content="垃圾桶很臭", unit="102", contact_phone="13900000002")
-    world.run_intake(ref)
+    world.intake(ref)
     page = client.get("/api/complaints?status=assigned", headers=world.auth("manager")).json()
     assert [i["reference"] for i in page["items"]] == [ref]
     mine = client.get("/api/complaints?assignee=me", headers=world.auth("engineering-1")).json()

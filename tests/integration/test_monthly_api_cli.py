@@ -52,7 +52,7 @@ def test_the_commands_report_and_sample(world: World, tmp_path: Path, monkeypatc
     out = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--xlsx", str(xlsx)])
     assert out.exit_code == 0, out.output
     assert "| 翠湖花園 | 維修滿意率 | 66.7% | >= 98.0% | ✘ **MISSED** |" in out.output
-    assert load_workbook(xlsx).sheetnames == ["回訪用戶月統計表", "目標達成", "投訴統計"]
+    assert load_workbook(xlsx).sheetnames == ["回訪用戶月統計表", "目標達成", "投訴統計", "整改措施"]
 
     out = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--estate", "NB", "--json"])
     assert out.exit_code == 0, out.output

@@ -1,5 +1,5 @@
 """The SQL conditions that find overdue complaints (the register's, the deadline sweep's) and
-``Complaint.is_overdue`` agree on every complaint."""
+``Complaint.is_overdue`` agree on every complaint; so do the chain sweep's and its pure twin."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from estatecare.reads.complaints import overdue_clause
-from estatecare.services.lifecycle.deadlines import DEADLINE_CHECKS
+from estatecare.services.lifecycle.deadlines import DEADLINE_CHECKS, level_clause, superior_overdue
 from models import Base, Complaint, Estate
 from models.enums import Channel, ComplaintStatus
+from models.lifecycle import DECIDABLE_STATES
 
 NOW = datetime(2026, 11, 2, 1, 0, tzinfo=UTC)
 #: A deadline in the past, exactly now (not passed yet), in the future, or none.
@@ -99,3 +100,39 @@ def test_the_deadline_sweep_escalates_exactly_the_overdue_complaints_by_their_cu
         ComplaintStatus.REOPENED,
         ComplaintStatus.REVISIT_DUE,
     }
+
+
+def test_the_chain_sweep_passes_up_exactly_the_complaints_whose_superior_did_not_decide_in_time(
+    session: Session,
+) -> None:
+    """R-HD-3: the chain sweep's SQL (``level_clause``) and its pure twin (``superior_overdue``) agree:
+    a level's deadline has passed, a decision could be taken (``DECIDABLE_STATES``), a level above is
+    left, and the complaint is not a linked duplicate."""
+    estate = Estate(code="CH", name="Test estate")
+    session.add(estate)
+    session.flush()
+    top = 4
+    combos = list(itertools.product(ComplaintStatus, DEADLINES, range(top + 2), (False, True)))
+    complaints = [
+        Complaint(
+            reference=f"CH-{n:05d}",
+            estate_id=estate.id,
+            channel=Channel.PHONE,
+            content="電梯壞了",
+            status=status,
+            escalation_due_at=due,
+            escalation_level=level,
+        )
+        for n, (status, due, level, _) in enumerate(combos)
+    ]
+    session.add_all(complaints)
+    session.flush()
+    for c, (_, _, _, duplicate) in zip(complaints, combos, strict=True):
+        c.duplicate_of_id = complaints[0].id if duplicate else None
+    session.commit()
+    expected = {c.id for c in complaints if superior_overdue(c, NOW, top)}
+    assert set(session.scalars(select(Complaint.id).where(level_clause(NOW, top)))) == expected
+    picked = [c for c in complaints if c.id in expected]
+    assert {ComplaintStatus(c.status) for c in picked} == set(DECIDABLE_STATES)
+    assert {c.escalation_level for c in picked} == set(range(top))
+    assert all(c.escalation_due_at == NOW - timedelta(hours=1) and c.duplicate_of_id is None for c in picked)

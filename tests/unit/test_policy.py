@@ -36,6 +36,7 @@ def test_the_alternative_example_holds_the_other_seeds_values() -> None:
         ({"deadlines": {"general_resolution_days": -1}}, "deadlines.general_resolution_days", "-1"),
         ({"sampling": {"percent": 130}}, "sampling.percent", "130"),
         ({"routing": {"facility": "plumbing"}}, "routing.facility", "'plumbing'"),
+        ({"area_routing": {"housing": "plumbing"}}, "area_routing.housing", "'plumbing'"),
         ({"targets": {"repair_satisfaction": 1.5}}, "targets.repair_satisfaction", "1.5"),
         ({"company": {"timezone": "Mars/Olympus"}}, "company.timezone", "'Mars/Olympus'"),
         ({"escalation": {"chain": ["gm", "gm"]}}, "escalation.chain", "gm"),

@@ -31,6 +31,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('rectification', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index('ix_complaint_escalation_due', ['escalation_due_at'], unique=False)
         batch_op.create_index('ix_complaint_next_reply_due', ['next_reply_due_at'], unique=False)
+        batch_op.create_index('ix_complaint_rectification_resolved', ['rectification', 'resolved_at'], unique=False)
 
     with op.batch_alter_table('revisit', schema=None) as batch_op:
         batch_op.add_column(sa.Column('source_revisit_id', sa.Integer(), nullable=True))
@@ -46,6 +47,7 @@ def downgrade() -> None:
         batch_op.drop_column('source_revisit_id')
 
     with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.drop_index('ix_complaint_rectification_resolved')
         batch_op.drop_index('ix_complaint_next_reply_due')
         batch_op.drop_index('ix_complaint_escalation_due')
         batch_op.drop_column('rectification')

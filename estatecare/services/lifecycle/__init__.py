@@ -6,7 +6,7 @@ writes the history record), and queues its notifications. Automatic steps (``rec
 when it has moved on, so running one twice changes nothing and sends nothing twice.
 
 One module per step, as the flows run them: ``intake``, ``assess``, ``assign``, ``escalate``,
-``deadlines``, ``resolve``, ``revisit``, ``close``; ``common`` holds what they share.
+``deadlines``, ``duplicates``, ``resolve``, ``revisit``, ``close``; ``common`` holds what they share.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from estatecare.services.lifecycle.assign import assign, auto_assign
 from estatecare.services.lifecycle.close import close
 from estatecare.services.lifecycle.common import describe, pending_follow_ups
 from estatecare.services.lifecycle.deadlines import DEADLINE_CHECKS, sweep_deadlines
+from estatecare.services.lifecycle.duplicates import link, unlink
 from estatecare.services.lifecycle.escalate import chain_role, decide, open_transfer, request_transfer
 from estatecare.services.lifecycle.intake import (
     WRITTEN_CHANNELS,
@@ -24,6 +25,12 @@ from estatecare.services.lifecycle.intake import (
     pending_intake,
     receive,
     submit,
+)
+from estatecare.services.lifecycle.reminders import (
+    Reminded,
+    next_reply_reminders,
+    revisit_reminders,
+    send_reminders,
 )
 from estatecare.services.lifecycle.resolve import confirm, progress, resolve
 from estatecare.services.lifecycle.revisit import (
@@ -44,6 +51,7 @@ __all__ = [
     "VISITORS",
     "WRITTEN_CHANNELS",
     "CheckedRecord",
+    "Reminded",
     "RevisitOutcome",
     "after_revisit",
     "assess",
@@ -57,8 +65,10 @@ __all__ = [
     "confirm",
     "decide",
     "describe",
+    "link",
     "mark_intake_done",
     "new_reference",
+    "next_reply_reminders",
     "open_transfer",
     "pending_follow_ups",
     "pending_intake",
@@ -68,7 +78,10 @@ __all__ = [
     "request_transfer",
     "resolve",
     "revisit_done_at",
+    "revisit_reminders",
+    "send_reminders",
     "submit",
     "sweep_deadlines",
+    "unlink",
     "write_revisit_record",
 ]

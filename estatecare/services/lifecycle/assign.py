@@ -1,5 +1,6 @@
 """Assignment: by the routing table or by hand, to a department and the person with the
-fewest open cases, with a work arrangement notice (R-HD-2, R-HD-3)."""
+fewest open cases (a major complaint: the service-centre manager), with a work arrangement notice
+(R-AS-4, R-HD-2, R-HD-3)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from estatecare.app import App
 from estatecare.services import messages
 from estatecare.services.errors import Forbidden, InvalidInput, NotFound
 from estatecare.services.lifecycle.common import S, by_id, id_of, load
-from estatecare.services.people import Actor, department, least_busy_handler, staff_by_email
+from estatecare.services.people import Actor, department, first_with_role, least_busy_handler, staff_by_email
 from estatecare.services.schemas import AssignmentIn
-from models import Assignment, Complaint
-from models.enums import Role
+from models import Assignment, Complaint, Staff
+from models.enums import Role, Severity
 from models.lifecycle import Action
 from models.permissions import Step
 
@@ -27,8 +28,17 @@ def auto_assign(core: App, session: Session, complaint_id: int, now: datetime) -
         return False
     if complaint.category is None:
         return False
-    assign_to(core, session, complaint, None, None, None, "", None, now)
+    handler = major_handler(core, session, complaint)
+    assign_to(core, session, complaint, None, handler.email if handler else None, None, "", None, now)
     return True
+
+
+def major_handler(core: App, session: Session, complaint: Complaint) -> Staff | None:
+    """A valid major complaint is handled by the policy's ``major_handler_role`` (the estate's
+    service-centre manager, R-AS-4); None for any other, or when the estate has nobody in that role."""
+    if complaint.severity is not Severity.MAJOR or not complaint.valid:
+        return None
+    return first_with_role(session, complaint.estate_id, core.policy.escalation.major_handler_role)
 
 
 def assign(
@@ -68,7 +78,7 @@ def assign_to(
     if dept_code is None:
         if complaint.category is None:
             raise InvalidInput("department", "the complaint has no category yet: name the department")
-        dept_code = core.policy.routing[complaint.category]
+        dept_code = core.policy.department_for(complaint.category, complaint.service_area)
     try:
         dept = department(session, complaint.estate_id, dept_code)
     except NotFound as exc:

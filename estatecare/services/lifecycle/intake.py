@@ -13,7 +13,8 @@ from estatecare.services import messages
 from estatecare.services.claims import unclaimed_pending
 from estatecare.services.errors import InvalidInput
 from estatecare.services.lifecycle.common import by_id
-from estatecare.services.people import Actor, require_estate, staff_with_role
+from estatecare.services.lifecycle.escalate import report_written
+from estatecare.services.people import Actor, require_estate
 from estatecare.services.records import unit_in_estate
 from estatecare.services.schemas import ComplaintIn
 from models import Complaint, Estate, Resident
@@ -30,8 +31,16 @@ def new_reference(estate_code: str, at: datetime, tz_now: datetime) -> str:
 
 
 def submit(core: App, session: Session, data: ComplaintIn, now: datetime, receiver: Actor | None = None) -> Complaint:
-    """Register a complaint and its first history record (R-IN-2); nothing else waits on it."""
-    estate = session.scalar(select(Estate).where(Estate.code == data.estate))
+    """Register a complaint and its first history record (R-IN-2), with the staff member who
+    received it; a written one gets its incoming-document number (R-IN-3)."""
+    written = data.channel in WRITTEN_CHANNELS
+    if data.incoming_doc_number and not written:
+        raise InvalidInput(
+            "incoming_doc_number", "only a written complaint (letter, superior body) has an incoming-document number"
+        )
+    query = select(Estate).where(Estate.code == data.estate)
+    # A written complaint takes the next number of its estate's log: one at a time per estate.
+    estate = session.scalar(query.with_for_update() if written else query)
     if estate is None:
         raise InvalidInput("estate", f"no estate with code {data.estate!r}")
     if receiver is not None:
@@ -42,8 +51,9 @@ def submit(core: App, session: Session, data: ComplaintIn, now: datetime, receiv
         resident_id = session.scalar(
             select(Resident.id).where(Resident.unit_id == unit_id, Resident.name == data.complainant_name).limit(1)
         )
+    local_now = now.astimezone(core.policy.tz)
     complaint = Complaint(
-        reference=new_reference(estate.code, now, now.astimezone(core.policy.tz)),
+        reference=new_reference(estate.code, now, local_now),
         estate_id=estate.id,
         unit_id=unit_id,
         resident_id=resident_id,
@@ -56,17 +66,47 @@ def submit(core: App, session: Session, data: ComplaintIn, now: datetime, receiv
         received_at=now,
         received_by_id=receiver.id if receiver else None,
         reply_only=data.reply_only,
+        incoming_doc_number=incoming_doc_number(session, estate, data, local_now.year) if written else "",
         category=None,
         response_due_at=core.deadlines.response_due(now, Urgency.NORMAL),
     )
     complaint.record_receipt(
         at=now,
         actor_id=receiver.id if receiver else None,
-        data={"channel": data.channel.value, "category_hint": data.category.value if data.category else None},
+        data={
+            "channel": data.channel.value,
+            "category_hint": data.category.value if data.category else None,
+            **({"incoming_doc_number": complaint.incoming_doc_number} if written else {}),
+        },
     )
     session.add(complaint)
     session.flush()
     return complaint
+
+
+def incoming_doc_number(session: Session, estate: Estate, data: ComplaintIn, year: int) -> str:
+    """The number of a written complaint in its estate's incoming-document log (收文登記簿, R-IN-3):
+    the one the clerk gave, or the next of the year (``CH-收文-2026-0007``); a number already
+    used in the estate is refused."""
+    number = data.incoming_doc_number
+    if not number:
+        prefix = f"{estate.code}-收文-{year}-"
+        used = session.scalars(
+            select(Complaint.incoming_doc_number).where(
+                Complaint.estate_id == estate.id, Complaint.incoming_doc_number.startswith(prefix, autoescape=True)
+            )
+        )
+        tails = [n.removeprefix(prefix) for n in used]
+        counters = [int(t) for t in tails if t.isascii() and t.isdigit()]
+        return f"{prefix}{max(counters, default=0) + 1:04d}"
+    taken = session.scalar(
+        select(Complaint.reference).where(Complaint.estate_id == estate.id, Complaint.incoming_doc_number == number)
+    )
+    if taken is not None:
+        raise InvalidInput(
+            "incoming_doc_number", f"incoming-document number {number!r} is already used in this estate (by {taken})"
+        )
+    return number
 
 
 def receive(core: App, session: Session, complaint_id: int) -> None:
@@ -74,8 +114,7 @@ def receive(core: App, session: Session, complaint_id: int) -> None:
     complaint = by_id(session, complaint_id)
     messages.acknowledgement(core, session, complaint)
     if complaint.channel in WRITTEN_CHANNELS:
-        leaders = staff_with_role(session, complaint.estate_id, core.policy.escalation.report_major_to)
-        messages.escalation(core, session, complaint, leaders, kind="written", level=0, key=f"written:{complaint.id}")
+        report_written(core, session, complaint, complaint.received_at)
 
 
 def pending_intake(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.services import messages
+from estatecare.services.errors import InvalidInput
 from estatecare.services.lifecycle.close import close_duplicates
 from estatecare.services.lifecycle.common import id_of, load
 from estatecare.services.lifecycle.escalate import chain_role
@@ -26,6 +27,11 @@ def progress(
 ) -> Complaint:
     """Tell the complainant how it goes, and when not solved yet, the next reply date (R-HD-5)."""
     complaint = load(session, reference, data.version, actor, Step.PROGRESS)
+    if data.next_reply_at is not None:
+        if data.next_reply_at.tzinfo is None:
+            raise InvalidInput("next_reply_at", "give the time with its timezone offset")
+        if data.next_reply_at <= now:
+            raise InvalidInput("next_reply_at", "the next reply date must be in the future (R-HD-5)")
     event = complaint.apply(
         Action.PROGRESS,
         at=now,
@@ -34,6 +40,8 @@ def progress(
         data={"next_reply_at": messages.iso(data.next_reply_at)},
     )
     complaint.first_response_at = complaint.first_response_at or now
+    # A later progress step replaces the promise; one without a date leaves the result as the next word.
+    complaint.next_reply_due_at = data.next_reply_at
     messages.progress_update(session, complaint, message=data.message, next_reply_at=data.next_reply_at, seq=event.seq)
     return complaint
 
@@ -41,11 +49,17 @@ def progress(
 def resolve(
     core: App, session: Session, reference: str, data: ResolutionIn, actor: Actor | None, now: datetime
 ) -> Complaint:
-    """The handler records the result; the department head is asked to confirm (R-HD-6)."""
+    """The handler records the result, marked as a rectification (整改) when it put right something
+    done wrong (a corrective action in the monthly report, R-KP-1); the department head is asked
+    to confirm (R-HD-6)."""
     complaint = load(session, reference, data.version, actor, Step.RESOLVE)
-    event = complaint.apply(Action.RESOLVE, at=now, actor_id=id_of(actor), note=data.result)
+    event = complaint.apply(
+        Action.RESOLVE, at=now, actor_id=id_of(actor), note=data.result, data={"rectification": data.rectification}
+    )
     complaint.resolution_text = data.result
+    complaint.rectification = data.rectification
     complaint.resolved_at = now
+    complaint.next_reply_due_at = None  # the result is the reply now due (R-HD-5)
     confirmer = _confirmer(core, session, complaint, id_of(actor))
     if confirmer is not None:
         messages.confirm_task(
@@ -96,7 +110,14 @@ def confirm(
                 instructions=data.note,
             )
         return complaint
-    event = complaint.apply(Action.CONFIRM, at=now, actor_id=id_of(actor), note=data.note)
+    emailed = any(person.contact_email for person in messages.complainants(session, complaint))
+    event = complaint.apply(
+        Action.CONFIRM,
+        at=now,
+        actor_id=id_of(actor),
+        note=data.note,
+        data={"reply_by": reply_by(emailed, data.reply_by)},
+    )
     messages.final_reply(session, complaint, seq=event.seq)
     if complaint.needs_revisit:
         _arrange_revisit(core, session, complaint, now)
@@ -107,8 +128,16 @@ def confirm(
             actor_id=id_of(actor),
             note="no revisit: anonymous or reply-only, the reply is on the record (R-IN-4)",
         )
+        messages.closing_notice(session, complaint)
         close_duplicates(session, complaint, now)
     return complaint
+
+
+def reply_by(emailed: bool, recorded: str | None) -> str:
+    """How the final reply reaches the complainant, as the confirmation records it (R-HD-4): by
+    ``email`` (sent from the outbox), as a person recorded (``phone``, ``in_person``, ``letter``),
+    both (``email+phone``), or ``""``: no reply is sent or recorded."""
+    return "+".join(way for way in ("email" if emailed else "", recorded or "") if way)
 
 
 def _arrange_revisit(core: App, session: Session, complaint: Complaint, now: datetime) -> Revisit:

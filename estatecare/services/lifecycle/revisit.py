@@ -14,18 +14,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
-from estatecare.services.errors import ConflictError, InvalidInput
+from estatecare.services import messages
+from estatecare.services.errors import ConflictError, Forbidden, InvalidInput
 from estatecare.services.lifecycle.assign import assign_to
 from estatecare.services.lifecycle.close import close_duplicates
 from estatecare.services.lifecycle.common import S, by_id, id_of, load
 from estatecare.services.lifecycle.intake import new_reference
-from estatecare.services.people import Actor
+from estatecare.services.people import Actor, first_with_role
 from estatecare.services.schemas import RevisitIn, RevisitRecordIn
-from models import Complaint, Estate, Revisit
-from models.enums import Channel, RevisitMethod, Urgency
+from models import Complaint, Estate, Resident, Revisit, WorkOrder
+from models.enums import Channel, RevisitKind, RevisitMethod, Role, Urgency
 from models.lifecycle import Action, IllegalTransition
 from models.permissions import Step
-from models.revisit import is_satisfied, must_be_on_site
+from models.revisit import is_late_record, is_satisfied, must_be_made_by, must_be_on_site
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ def record_revisit(
     )
     if revisit is None:
         raise ConflictError(f"complaint {reference} has no open revisit")
+    check_visitor(revisit.sequence, complaint, actor)
     if data.method is not RevisitMethod.ON_SITE and must_be_on_site(
         revisit.sequence, complaint_valid=bool(complaint.valid)
     ):
@@ -95,7 +97,87 @@ def record_revisit(
             now,
         )
         revisit.new_complaint_id = new.id
+    if data.suggestions:
+        arrange_suggestion_revisit(core, session, revisit, data.suggestions, complaint.reference, complaint, now)
     return RevisitOutcome(complaint, revisit, new)
+
+
+def revisit_subject(core: App, session: Session, revisit: Revisit) -> tuple[str, Complaint]:
+    """What a revisit follows up, through the suggestion revisits it came from (R-RV-2): the
+    reference of its complaint or work order, and the resident's unit and contact as a complaint
+    carries them (for a work order, built from its resident and never saved)."""
+    root = revisit
+    while root.complaint_id is None and root.work_order_id is None and root.source_revisit_id is not None:
+        source = session.get(Revisit, root.source_revisit_id)
+        assert source is not None
+        root = source
+    if root.complaint_id is not None:
+        complaint = session.get(Complaint, root.complaint_id)
+        assert complaint is not None
+        return complaint.reference, complaint
+    order = session.get(WorkOrder, root.work_order_id)
+    assert order is not None
+    resident = session.get(Resident, order.resident_id) if order.resident_id else None
+    return order.reference, Complaint(
+        estate_id=order.estate_id,
+        unit_id=order.unit_id,
+        resident_id=order.resident_id,
+        complainant_name=resident.name if resident else "",
+        contact_phone=resident.phone if resident else "",
+        contact_email=resident.email if resident else "",
+        locale=resident.locale if resident else core.policy.company.default_locale,
+    )
+
+
+def check_visitor(sequence: int, complaint: Complaint, actor: Actor | None) -> None:
+    """The first revisit of a valid complaint is made by the service-centre manager in person
+    (R-RV-3); from the 2nd revisit on, anyone who may revisit (R-RV-10)."""
+    role = must_be_made_by(sequence, complaint_valid=bool(complaint.valid))
+    if role is not None and actor is not None and actor.role is not role:
+        raise Forbidden(
+            f"the first revisit of a valid complaint is made by the {role.value} in person (R-RV-3), "
+            f"not the {actor.role.value}; others may make the 2nd revisit on (R-RV-10)"
+        )
+
+
+def arrange_suggestion_revisit(
+    core: App,
+    session: Session,
+    source: Revisit,
+    suggestion: str,
+    subject_ref: str,
+    contact: Complaint,
+    now: datetime,
+) -> Revisit:
+    """A suggestion the resident made during a revisit is followed up by its own revisit (R-RV-2):
+    by phone, by the property supervisor, within the complaint revisit days. It belongs to no
+    complaint (``source_revisit_id`` names the revisit it came from), so no complaint waits on it.
+    ``contact`` carries the resident's unit and contact (the complaint, or one built from a work order)."""
+    visitor = first_with_role(session, source.estate_id, Role.PROPERTY_SUPERVISOR)
+    revisit = Revisit(
+        estate_id=source.estate_id,
+        kind=RevisitKind.SUGGESTION,
+        method=RevisitMethod.PHONE,
+        sequence=1,
+        visitor_id=visitor.id if visitor else None,
+        due_at=core.deadlines.complaint_revisit_due(now),
+        created_at=now,
+        source_revisit_id=source.id,
+    )
+    session.add(revisit)
+    session.flush()
+    if visitor is not None:
+        messages.suggestion_revisit_task(
+            core,
+            session,
+            revisit,
+            visitor,
+            subject_ref=subject_ref,
+            unit=messages.unit_label(session, contact.unit_id),
+            suggestion=suggestion,
+            contact=contact,
+        )
+    return revisit
 
 
 @dataclass(frozen=True)
@@ -150,7 +232,7 @@ def write_revisit_record(
     revisit.refusal_note = data.refusal_note
     revisit.new_issue = data.new_issue
     revisit.next_reply_at = data.next_reply_at
-    return now > core.deadlines.revisit_record_due(record.done_at)
+    return is_late_record(now, core.deadlines.revisit_record_due(record.done_at))
 
 
 def complaint_from_revisit(
@@ -191,6 +273,7 @@ def after_revisit(core: App, session: Session, complaint_id: int, now: datetime)
         return "nothing"
     if is_satisfied(last.satisfaction):
         complaint.apply(Action.CLOSE, at=now, note="revisit satisfied (R-RV-14)")
+        messages.closing_notice(session, complaint)
         close_duplicates(session, complaint, now)
         return "closed"
     complaint.apply(Action.REOPEN, at=now, note="revisit unsatisfied: rectify and revisit again (R-RV-11)")

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from estatecare.services.monthly_report.labels import label
+from estatecare.services.monthly_report.labels import ACTION_COLUMNS, action_cells, as_at_label, label
 from estatecare.services.monthly_report.schema import MonthlyReport, ScopeReport, pct
 from models.enums import Locale
+
+#: Corrective actions listed in the email (all of them are in the .xlsx and the API's answer).
+EMAIL_ACTIONS = 50
 
 
 def email_context(report: MonthlyReport, scope: ScopeReport, locale: Locale, action_url: str = "") -> dict[str, Any]:
@@ -27,7 +30,8 @@ def email_context(report: MonthlyReport, scope: ScopeReport, locale: Locale, act
         "month": report.month,
         "scope": label("company", locale) if scope.code == "*" else scope.name,
         "kpis": kpi_rows,
-        "tables": [t for t in _tables(report, scope, locale) if t["rows"]],
+        "overdue_as_at": as_at_label("overdue", report.overdue_as_at, report.timezone, locale),
+        "tables": [t for t in [*_tables(report, scope, locale), *_action_tables(report, scope, locale)] if t["rows"]],
         "action_url": action_url,
     }
 
@@ -39,12 +43,18 @@ def _tables(report: MonthlyReport, scope: ScopeReport, locale: Locale) -> list[d
     def lb(key: str) -> str:
         return label(key, locale)
 
+    def at(key: str) -> str:
+        return as_at_label(key, report.overdue_as_at, report.timezone, locale)
+
     tables: list[dict[str, Any]] = [
         {
             "title": lb("t_overview"),
             "columns": [lb("c_name"), lb("c_count")],
             "rows": [
-                [lb(k), c[k]] for k in ("complaints", "valid", "invalid", "repeat", "open", "overdue", "escalations")
+                *([lb(k), c[k]] for k in ("complaints", "valid", "invalid", "repeat")),
+                [at("open"), c["open"]],
+                [at("overdue"), c["overdue"]],
+                *([lb(k), c[k]] for k in ("escalations", "corrective_actions", "late_records")),
             ],
             "chart": False,
         },
@@ -73,7 +83,7 @@ def _tables(report: MonthlyReport, scope: ScopeReport, locale: Locale) -> list[d
         tables.append(
             {
                 "title": lb("t_estate"),
-                "columns": [lb("c_estate"), lb("c_complaints"), lb("c_open"), lb("c_overdue"), lb("c_revisits")],
+                "columns": [lb("c_estate"), lb("c_complaints"), at("open"), at("overdue"), lb("c_revisits")],
                 "rows": [
                     [e.name, e.counts["complaints"], e.counts["open"], e.counts["overdue"], e.counts["revisits_done"]]
                     for e in report.estates
@@ -110,3 +120,31 @@ def _tables(report: MonthlyReport, scope: ScopeReport, locale: Locale) -> list[d
             }
         )
     return tables
+
+
+def _action_tables(report: MonthlyReport, scope: ScopeReport, locale: Locale) -> list[dict[str, Any]]:
+    """Late revisit records per estate (R-RV-13), then the corrective actions (R-KP-1), the first
+    :data:`EMAIL_ACTIONS` of them listed."""
+    estates = report.estates if scope.code == "*" else [scope]
+    actions = report.actions_of(scope)
+    shown = actions[:EMAIL_ACTIONS]
+    title = label("t_actions_n", locale).format(n=len(actions))
+    if len(actions) > len(shown):
+        title += " " + label("more_actions", locale).format(n=len(actions) - len(shown))
+    return [
+        {
+            "title": label("t_late_records", locale),
+            "columns": [label(k, locale) for k in ("c_estate", "revisits_done", "c_late", "c_share")],
+            "rows": [
+                [e.name, e.counts["revisits_done"], e.counts["late_records"], pct(e.rates["late_record_share"])]
+                for e in estates
+            ],
+            "chart": False,
+        },
+        {
+            "title": title,
+            "columns": [label(k, locale) for k in ACTION_COLUMNS],
+            "rows": [action_cells(a, report.timezone, locale) for a in shown],
+            "chart": False,
+        },
+    ]

@@ -1,4 +1,5 @@
-"""Names shown in the monthly report, its email and its spreadsheet, per language.
+"""Names shown in the monthly report, its email and its spreadsheet, per language, and the
+cells every presentation shows for a corrective action.
 
 zh-Hant first (the default), then zh-Hans and English. Stored enum values that have
 no name here are shown as they are.
@@ -6,6 +7,10 @@ no name here are shown as they are.
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from estatecare.services.monthly_report.schema import CorrectiveAction
 from models.enums import Locale
 
 _T = tuple[str, str, str]  # zh-Hant, zh-Hans, en
@@ -73,6 +78,48 @@ LABELS: dict[str, _T] = {
     "revisits_done_ytd": ("年累計回訪", "年累计回访", "Revisits, year to date"),
     "company": ("全公司", "全公司", "Company-wide"),
     "none": ("（未指定）", "（未指定）", "(none)"),
+    # late revisit records (R-RV-13) and corrective actions (R-KP-1)
+    "t_late_records": (
+        "回訪記錄遲錄（應當日或次日完成）",
+        "回访记录迟录（应当日或次日完成）",
+        "Revisit records completed late (due the same or the next day)",
+    ),
+    "t_actions": ("整改措施", "整改措施", "Corrective actions"),
+    "t_actions_n": ("整改措施（{n}）", "整改措施（{n}）", "Corrective actions ({n})"),
+    "late_records": ("遲錄回訪記錄", "迟录回访记录", "Revisit records completed late"),
+    "late_record_share": ("回訪記錄遲錄比例", "回访记录迟录比例", "Late revisit records"),
+    "corrective_actions": ("整改措施", "整改措施", "Corrective actions"),
+    "actions_rectification": ("其中整改結果", "其中整改结果", "of which results marked as rectification"),
+    "actions_revisit": ("其中不滿意回訪跟進", "其中不满意回访跟进", "of which unsatisfied revisits followed up"),
+    "rectification": ("整改結果", "整改结果", "Rectification"),
+    "unsatisfied_revisit": ("不滿意回訪", "不满意回访", "Unsatisfied revisit"),
+    "c_kind": ("類型", "类型", "Type"),
+    "c_reference": ("編號", "编号", "Reference"),
+    "c_category": ("性質", "性质", "Category"),
+    "c_department": ("部門", "部门", "Department"),
+    "c_text": ("結果／意見", "结果／意见", "Result / remarks"),
+    "c_when": ("日期", "日期", "When"),
+    "c_follow_up": ("跟進", "跟进", "What followed"),
+    "c_late": ("遲錄", "迟录", "Late"),
+    "c_share": ("比例 %", "比例 %", "Share %"),
+    "c_assignee": ("處理人", "处理人", "Handler"),
+    "c_next_revisit": ("下次回訪", "下次回访", "Next revisit"),
+    "next_revisit": ("下次回訪", "下次回访", "next revisit"),
+    "more_actions": ("另有 {n} 項，見完整報告", "另有 {n} 项，见完整报告", "{n} more in the full report"),
+    # complaint states (what followed an unsatisfied revisit, R-RV-11)
+    "status_received": ("已登記", "已登记", "received"),
+    "status_assessed": ("已評估", "已评估", "assessed"),
+    "status_invalid": ("無效", "无效", "invalid"),
+    "status_assigned": ("已派單處理", "已派单处理", "assigned"),
+    "status_resolved": ("待部門確認", "待部门确认", "resolved, awaiting confirmation"),
+    "status_revisit_due": ("待回訪", "待回访", "revisit due"),
+    "status_reopened": ("已重開", "已重开", "reopened"),
+    "status_closed": ("已結案", "已结案", "closed"),
+    # work order kinds (a work order's unsatisfied revisit)
+    "repair": ("一般維修", "一般维修", "Repair"),
+    "urgent_repair": ("緊急維修", "紧急维修", "Urgent repair"),
+    "major_repair": ("重大維修", "重大维修", "Major repair"),
+    "renovation": ("裝修", "装修", "Renovation"),
     # categories (R-AS-1)
     "facility": ("設施故障", "设施故障", "Facility failure"),
     "service": ("服務質量", "服务质量", "Service quality"),
@@ -92,6 +139,7 @@ LABELS: dict[str, _T] = {
     "transfer_sheet": ("工作傳簽單", "工作传签单", "Transfer sheet"),
     "major": ("重大投訴", "重大投诉", "Major complaint"),
     "deadline_missed": ("逾期升級", "逾期升级", "Missed deadline"),
+    "written": ("書面投訴", "书面投诉", "Written complaint"),
 }
 
 _INDEX = {Locale.ZH_HANT: 0, Locale.ZH_HANS: 1, Locale.EN: 2}
@@ -101,3 +149,46 @@ def label(key: str, locale: Locale = Locale.ZH_HANT) -> str:
     """The name of ``key`` in ``locale``; unknown keys are shown as they are."""
     names = LABELS.get(key)
     return names[_INDEX[locale]] if names is not None else key
+
+
+#: Open and overdue items are counted as at one moment (``MonthlyReport.overdue_as_at``).
+AS_AT: dict[str, _T] = {
+    "overdue": ("逾期（截至 {t}）", "逾期（截至 {t}）", "Overdue as at {t} ({tz})"),
+    "open": ("未結（截至 {t}）", "未结（截至 {t}）", "Open as at {t} ({tz})"),
+}
+
+
+def local_time(at: datetime, timezone: str) -> str:
+    """``at`` as ``YYYY-MM-DD HH:MM`` in the company's timezone."""
+    return at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def as_at_label(key: str, at: datetime, timezone: str, locale: Locale = Locale.ZH_HANT) -> str:
+    """``逾期（截至 2026-12-07 20:00）`` / ``Overdue as at 2026-12-07 20:00 (Asia/Shanghai)``."""
+    return AS_AT[key][_INDEX[locale]].format(t=local_time(at, timezone), tz=timezone)
+
+
+def follow_up(action: CorrectiveAction, timezone: str, locale: Locale = Locale.ZH_HANT) -> str:
+    """What followed (R-RV-11): the complaint's state and handler now, the next revisit date."""
+    parts = [label(f"status_{action.status}", locale)] if action.status else []
+    parts += [action.assignee] if action.assignee else []
+    if action.next_revisit_at is not None:
+        parts.append(f"{label('next_revisit', locale)} {local_time(action.next_revisit_at, timezone)[:10]}")
+    return " · ".join(parts) or "—"
+
+
+def action_cells(action: CorrectiveAction, timezone: str, locale: Locale = Locale.ZH_HANT) -> list[str]:
+    """Type, reference, category, department, result or remarks, when, what followed."""
+    return [
+        label(action.kind, locale),
+        action.reference,
+        label(action.category, locale) if action.category else "—",
+        action.department_name or label("none", locale),
+        action.text or "—",
+        local_time(action.at, timezone),
+        follow_up(action, timezone, locale),
+    ]
+
+
+#: The column names of :func:`action_cells`.
+ACTION_COLUMNS = ("c_kind", "c_reference", "c_category", "c_department", "c_text", "c_when", "c_follow_up")

@@ -12,9 +12,12 @@ Definitions (docs/operations.md repeats them for readers of the report):
   satisfied; repair satisfaction: the same for repair/service revisits (work orders).
 - on-site signed share and phone + letter share: of the revisits done in the month,
   and from 1 January to the month's end (year to date).
-- open / overdue: complaints received by the month's end and not closed (nor invalid)
-  at that moment; overdue when a response, resolution or revisit deadline had passed.
+- open / overdue, as at one moment (``MonthlyReport.overdue_as_at``): the month's end for a
+  finished month; for the current month the moment the report is produced at, with the
+  complaint register's rule (``overdue_clause``), so both agree at that moment. See
+  :func:`overdue_at_end` for what "as at the month's end" means with today's columns.
 - escalations: raised in the month.
+- corrective actions and late revisit records: ``actions`` (R-KP-1, R-RV-13).
 """
 
 from __future__ import annotations
@@ -24,16 +27,19 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
-from estatecare.services.monthly_report.labels import label
+from estatecare.reads.complaints import overdue_clause
+from estatecare.services.monthly_report.actions import corrective_actions, late_records
+from estatecare.services.monthly_report.labels import as_at_label, label
 from estatecare.services.monthly_report.schema import Breakdown, Kpi, MonthlyReport, ScopeReport
 from estatecare.services.sampling import estates
 from models import Complaint, Department, Escalation, Revisit
 from models.enums import ComplaintStatus, Locale, RevisitKind, RevisitMethod, Satisfaction
 from models.kpi import Counts, kpis, rates
+from models.lifecycle import ASSIGNED_STATES
 from models.sampling import month_bounds, month_key
 
 
@@ -73,15 +79,23 @@ def _scoped(column: Any, estate_ids: list[int] | None) -> list[Any]:
 
 
 def collect(
-    session: Session, start: datetime, end: datetime, year_start: datetime, estate_ids: list[int] | None
+    core: App,
+    session: Session,
+    start: datetime,
+    end: datetime,
+    year_start: datetime,
+    estate_ids: list[int] | None,
+    now: datetime,
 ) -> dict[int, _Acc]:
-    """Run the report's grouped queries and fold them per estate id."""
+    """Run the report's grouped queries and fold them per estate id; ``now``: when it is produced."""
     acc: defaultdict[int, _Acc] = defaultdict(_Acc)
     _fold_complaints(session, acc, start, end, estate_ids)
     _fold_revisits_due(session, acc, start, end, estate_ids)
     _fold_revisits_done(session, acc, start, end, year_start, estate_ids)
     _fold_escalations(session, acc, start, end, estate_ids)
-    _fold_open_at_end(session, acc, end, estate_ids)
+    _fold_open(session, acc, end, estate_ids, now)
+    for estate_id, n in late_records(core.deadlines, session, start, end, estate_ids).items():
+        acc[estate_id].extra["late_records"] += n
     return acc
 
 
@@ -214,25 +228,50 @@ def _fold_escalations(
         acc[estate_id].escalations[_value(kind)] += n
 
 
-def _fold_open_at_end(
-    session: Session, acc: defaultdict[int, _Acc], end: datetime, estate_ids: list[int] | None
+def overdue_at_end(end: datetime) -> ColumnElement[bool]:
+    """Overdue as at the month's ``end`` (a finished month): the rule of ``Complaint.is_overdue``
+    evaluated at that instant as far as the stored columns tell (R-HD-1, R-RV-3).
+
+    The columns hold today's state, not the state at ``end``, so the state then is read from the
+    timestamps: a complaint open at ``end`` was late when, at ``end``,
+
+    - its first response was due and nobody had answered yet (``first_response_at`` unset or
+      later; assigning counts as answering, so it was not yet assigned either);
+    - its resolution was due and not resolved by then: ``resolved_at`` unset or later, or the
+      complaint is being handled again today (reopened or returned, so its stored result is
+      of an earlier round);
+    - its revisit was due after a result recorded before then.
+
+    A result waiting for its department head is not overdue. What the columns no longer hold is
+    not counted: a revisit overdue at ``end`` but unsatisfied and reopened since (its revisit
+    deadline is cleared), or a deadline moved since.
+    """
+    c = Complaint
+    not_resolved = or_(c.resolved_at.is_(None), c.resolved_at >= end, c.status.in_(ASSIGNED_STATES))
+    return or_(
+        and_(c.response_due_at < end, or_(c.first_response_at.is_(None), c.first_response_at >= end)),
+        and_(c.resolution_due_at < end, not_resolved),
+        and_(c.revisit_due_at < end, c.resolved_at < end),
+    )
+
+
+def _fold_open(
+    session: Session, acc: defaultdict[int, _Acc], end: datetime, estate_ids: list[int] | None, now: datetime
 ) -> None:
-    """Complaints open at the month's end, and those of them past a deadline."""
+    """Complaints open as at the report's moment, and those of them overdue: at the month's end for a
+    finished month; for the current month at ``now``, with the register's rule (``overdue_clause``)."""
     c = Complaint
     one, zero = 1, 0
     s = ComplaintStatus
-    open_at_end = or_(
+    at = min(now, end)
+    open_then = or_(
         c.status.not_in([s.CLOSED, s.INVALID]),
-        and_(c.status == s.CLOSED, c.closed_at >= end),
+        and_(c.status == s.CLOSED, c.closed_at >= at),
     )
-    late = or_(
-        and_(c.response_due_at < end, or_(c.first_response_at.is_(None), c.first_response_at >= end)),
-        and_(c.resolution_due_at < end, or_(c.resolved_at.is_(None), c.resolved_at >= end)),
-        and_(c.revisit_due_at < end, c.resolved_at < end),
-    )
+    late = overdue_clause(now) if now < end else overdue_at_end(end)
     q5 = (
         select(c.estate_id, func.count(), func.sum(case((late, one), else_=zero)))
-        .where(c.received_at < end, open_at_end, *_scoped(c.estate_id, estate_ids))
+        .where(c.received_at < end, open_then, *_scoped(c.estate_id, estate_ids))
         .group_by(c.estate_id)
     )
     for estate_id, n, n_late in session.execute(q5):
@@ -256,7 +295,7 @@ def _scope(code: str, name: str, a: _Acc, core: App) -> ScopeReport:
         code=code,
         name=name,
         counts=counts,
-        rates=rates(a.counts),
+        rates={**rates(a.counts), "late_record_share": _share(counts["late_records"], a.counts.revisits_done)},
         kpis=[
             Kpi(
                 id=v.id,
@@ -279,7 +318,22 @@ def _scope(code: str, name: str, a: _Acc, core: App) -> ScopeReport:
     )
 
 
-_EXTRA = ("on_site_done", "phone_done", "letter_done", "satisfied_full", "basically_satisfied", "unsatisfied")
+_EXTRA = (
+    "on_site_done",
+    "phone_done",
+    "letter_done",
+    "satisfied_full",
+    "basically_satisfied",
+    "unsatisfied",
+    "late_records",
+    "corrective_actions",
+    "actions_rectification",
+    "actions_revisit",
+)
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
 
 
 def build_report(
@@ -290,13 +344,23 @@ def build_report(
     estate_code: str | None = None,
     generated_at: datetime | None = None,
 ) -> MonthlyReport:
-    """The month's report: every estate (or the one asked for) and, for all, company-wide."""
+    """The month's report: every estate (or the one asked for) and, for all, company-wide.
+
+    ``generated_at`` is the moment it is produced (default: now); open and overdue items are
+    as at that moment while the month runs, as at the month's end once it is over.
+    """
     tz = core.policy.tz
     start, end = month_bounds(year, month, tz)
+    now = generated_at or datetime.now(UTC)
     year_start = datetime.combine(date(year, 1, 1), time(0), tzinfo=tz).astimezone(UTC)
     chosen = estates(session, estate_code)
     ids = [e.id for e in chosen] if estate_code is not None else None
-    acc = collect(session, start, end, year_start, ids)
+    acc = collect(core, session, start, end, year_start, ids, now)
+    actions = corrective_actions(core, session, start, end, ids, {e.id: e.code for e in chosen})
+    for estate_id, action in actions:
+        extra = acc.setdefault(estate_id, _Acc()).extra
+        extra["corrective_actions"] += 1
+        extra["actions_rectification" if action.kind == "rectification" else "actions_revisit"] += 1
     scopes = [_scope(e.code, e.name, acc.get(e.id, _Acc()), core) for e in chosen]
     company = None
     if estate_code is None:
@@ -304,12 +368,18 @@ def build_report(
         for part in acc.values():
             total.add(part)
         company = _scope("*", label("company"), total, core)
+    as_at = min(now, end)
+    timezone = core.policy.company.timezone
     return MonthlyReport(
         month=month_key(year, month),
-        timezone=core.policy.company.timezone,
+        timezone=timezone,
         start=start,
         end=end,
-        generated_at=generated_at or datetime.now(UTC),
+        generated_at=now,
+        overdue_as_at=as_at,
+        overdue_basis="now" if now < end else "month_end",
+        overdue_label=as_at_label("overdue", as_at, timezone),
         company=company,
         estates=scopes,
+        corrective_actions=sorted((a for _, a in actions), key=lambda a: (a.kind, a.at, a.reference)),
     )

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
-from estatecare.services.monthly_report.labels import label
+from estatecare.services.monthly_report.labels import (
+    ACTION_COLUMNS,
+    action_cells,
+    as_at_label,
+    label,
+    local_time,
+)
 from estatecare.services.monthly_report.schema import MonthlyReport, pct
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -45,6 +52,8 @@ def workbook(report: MonthlyReport) -> bytes:
         label("revisits_done_ytd"),
         label("on_site_signed_share_ytd") + " %",
         label("phone_letter_share_ytd") + " %",
+        label("late_records"),
+        label("late_record_share") + " %",
     ]
     ws.append(header)
     for cell in ws[2]:
@@ -62,6 +71,8 @@ def workbook(report: MonthlyReport) -> bytes:
                 scope.counts["revisits_done_ytd"],
                 pct(k["on_site_signed_share_ytd"]),
                 pct(k["phone_letter_share_ytd"]),
+                scope.counts["late_records"],
+                pct(scope.rates["late_record_share"]),
             ]
         )
         if scope.code == "*":
@@ -71,6 +82,17 @@ def workbook(report: MonthlyReport) -> bytes:
         ws.column_dimensions[get_column_letter(i)].width = 14
     ws.column_dimensions["A"].width = 22
     ws.freeze_panes = "B3"
+    _targets(wb, report, bold, head_fill)
+    _stats(wb, report, bold, head_fill)
+    _actions(wb, report, bold, head_fill)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def _targets(wb: Any, report: MonthlyReport, bold: Any, head_fill: Any) -> None:
+    """The targets sheet (目標達成): every scope's KPIs, met or missed."""
+    from openpyxl.styles import Font
 
     targets = wb.create_sheet("目標達成")
     targets.append([label("c_estate"), "指標", "數值 %", "目標", "結果", "分子", "分母"])
@@ -95,6 +117,9 @@ def workbook(report: MonthlyReport) -> bytes:
     targets.column_dimensions["A"].width = 22
     targets.column_dimensions["B"].width = 30
 
+
+def _stats(wb: Any, report: MonthlyReport, bold: Any, head_fill: Any) -> None:
+    """The complaint statistics sheet (投訴統計); open and overdue as at ``report.overdue_as_at``."""
     stats = wb.create_sheet("投訴統計")
     stats.append([label("c_estate"), "分類", "項目", label("c_count"), label("c_valid")])
     for cell in stats[1]:
@@ -107,10 +132,25 @@ def workbook(report: MonthlyReport) -> bytes:
         ):
             for b in rows:
                 stats.append([scope.name, label(title), b.label, b.count, b.valid])
-        for key in ("complaints", "valid", "invalid", "unassessed", "repeat", "open", "overdue", "escalations"):
-            stats.append([scope.name, label("t_overview"), label(key), scope.counts[key], None])
+        for key in (
+            "complaints", "valid", "invalid", "unassessed", "repeat", "open", "overdue", "escalations",
+            "late_records", "corrective_actions", "actions_rectification", "actions_revisit",
+        ):  # fmt: skip
+            name = as_at_label(key, report.overdue_as_at, report.timezone) if key in ("open", "overdue") else label(key)
+            stats.append([scope.name, label("t_overview"), name, scope.counts[key], None])
     stats.column_dimensions["A"].width = 22
-    stats.column_dimensions["C"].width = 22
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    stats.column_dimensions["C"].width = 30
+
+
+def _actions(wb: Any, report: MonthlyReport, bold: Any, head_fill: Any) -> None:
+    """The corrective actions sheet (整改措施, R-KP-1): every one, with its handler and next revisit."""
+    sheet = wb.create_sheet("整改措施")
+    sheet.append([label("c_estate"), *(label(k) for k in ACTION_COLUMNS), label("c_assignee"), label("c_next_revisit")])
+    for cell in sheet[1]:
+        cell.font, cell.fill = bold, head_fill
+    names = {e.code: e.name for e in report.estates}
+    for a in report.corrective_actions:
+        nxt = local_time(a.next_revisit_at, report.timezone) if a.next_revisit_at else None
+        sheet.append([names.get(a.estate, a.estate), *action_cells(a, report.timezone), a.assignee, nxt])
+    for column, width in (("A", 22), ("C", 18), ("F", 40), ("G", 18), ("H", 36)):
+        sheet.column_dimensions[column].width = width
