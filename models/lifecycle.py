@@ -18,6 +18,7 @@ class Action(StrEnum):
     ASSESS = "assess"  # valid complaint, category/severity/urgency set (R-AS-1..3)
     REJECT_INVALID = "reject_invalid"  # outside our duty, explanation recorded (R-AS-2)
     LINK_DUPLICATE = "link_duplicate"  # later report of a known problem (R-IN-5)
+    UNLINK_DUPLICATE = "unlink_duplicate"  # a wrong link undone by hand: a problem of its own (R-IN-5)
     ASSIGN = "assign"  # department + person + deadline (R-HD-2), also reassignment
     ESCALATE = "escalate"  # one level up the chain (R-HD-3); state unchanged
     PROGRESS = "progress"  # progress update to the complainant (R-HD-5)
@@ -35,6 +36,9 @@ TRANSITIONS: dict[tuple[S, Action], S] = {
     (S.RECEIVED, Action.ASSESS): S.ASSESSED,
     (S.RECEIVED, Action.REJECT_INVALID): S.INVALID,
     (S.RECEIVED, Action.LINK_DUPLICATE): S.ASSESSED,
+    (S.ASSESSED, Action.LINK_DUPLICATE): S.ASSESSED,  # by hand, before or after assignment
+    (S.ASSIGNED, Action.LINK_DUPLICATE): S.ASSESSED,
+    (S.ASSESSED, Action.UNLINK_DUPLICATE): S.ASSESSED,
     (S.ASSESSED, Action.ASSIGN): S.ASSIGNED,
     (S.ASSIGNED, Action.ASSIGN): S.ASSIGNED,
     (S.REOPENED, Action.ASSIGN): S.ASSIGNED,

@@ -1,4 +1,4 @@
-"""The nine complaint steps (``POST /api/complaints/REF/...``), each one row of the step table."""
+"""The complaint steps (``POST /api/complaints/REF/...``), each one row of the step table."""
 
 from typing import Annotated
 
@@ -15,9 +15,11 @@ from estatecare.services.schemas import (
     ConfirmationIn,
     DecisionIn,
     EscalationIn,
+    LinkIn,
     ProgressIn,
     ResolutionIn,
     RevisitIn,
+    UnlinkIn,
 )
 from models.enums import ComplaintStatus
 
@@ -40,6 +42,16 @@ def router(ctx: ApiContext) -> APIRouter:
     async def post_assessment(reference: str, data: AssessmentIn, actor: staff) -> views.StepResult:
         """Valid (category, severity, urgency) or invalid with the explanation (R-AS-1..3)."""
         return await step(reference, "assess", data, actor)
+
+    @api.post("/api/complaints/{reference}/duplicate-of", response_model=views.StepResult)
+    async def post_link(reference: str, data: LinkIn, actor: staff) -> views.StepResult:
+        """Link a later report to the first report of the same problem, by hand (R-IN-5)."""
+        return await step(reference, "link", data, actor)
+
+    @api.post("/api/complaints/{reference}/duplicate-of/removal", response_model=views.StepResult)
+    async def post_unlink(reference: str, data: UnlinkIn, actor: staff) -> views.StepResult:
+        """Undo a wrong link: the report is handled as a problem of its own (R-IN-5)."""
+        return await step(reference, "unlink", data, actor)
 
     @api.post("/api/complaints/{reference}/assignment", response_model=views.StepResult)
     async def post_assignment(reference: str, data: AssignmentIn, actor: staff) -> views.StepResult:

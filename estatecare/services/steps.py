@@ -31,12 +31,14 @@ from estatecare.services.schemas import (
     ConfirmationIn,
     DecisionIn,
     EscalationIn,
+    LinkIn,
     OpenLetterIn,
     ProgressIn,
     ResolutionIn,
     ReviewIn,
     RevisitIn,
     RevisitRecordIn,
+    UnlinkIn,
 )
 from models import Complaint, Estate
 from models.enums import ComplaintStatus
@@ -142,6 +144,8 @@ STEPS: dict[str, StepRow] = {
     "order-revisit": StepRow(RevisitRecordIn, Step.REVISIT, _order_revisit, None),
     "review": StepRow(ReviewIn, Step.REVIEW, _review, None),
     "open-letter": StepRow(OpenLetterIn, Step.REVISIT, _open_letter, None),
+    "link": StepRow(LinkIn, Step.ASSESS, _moved(lifecycle.link), Then.NOTIFY, "duplicate"),
+    "unlink": StepRow(UnlinkIn, Step.ASSESS, _moved(lifecycle.unlink), Then.INTAKE, "duplicate"),
 }
 
 

@@ -21,6 +21,7 @@ from estatecare.server import create_app
 from estatecare.services.people import Actor
 from estatecare.webapp.accounts import set_password
 from models import ComplaintAttachment, Escalation, Staff, WorkOrder
+from tests.integration.test_security import BODIES
 from tests.lifecycle_support import DOMAIN, PASSWORD, World, make_world
 
 LEAK = {
@@ -55,7 +56,7 @@ def assigned(client: TestClient, world: World, **overrides: Any) -> str:
     r = client.post("/api/complaints", json={**LEAK, **overrides})
     assert r.status_code == 201, r.text
     ref = str(r.json()["reference"])
-    world.run_intake(ref)
+    world.intake(ref, who="supervisor-tw" if overrides.get("estate") == "TW" else "supervisor")
     c = world.complaint(ref)
     assert c.status == "assigned"
     return ref
@@ -211,7 +212,7 @@ def test_in_the_web_app_a_handler_not_assigned_sees_no_photos_and_cannot_post_pr
     )
     assert r.status_code == 303, r.text
     ref = r.headers["location"].rsplit("/", 1)[-1]
-    world.run_intake(ref)
+    world.intake(ref)
     with world.core.sessions() as s:
         photo_id = s.scalar(select(ComplaintAttachment.id))
     photo = f"/staff/complaints/{ref}/photos/{photo_id}"
@@ -243,6 +244,7 @@ def theirs(client: TestClient, world: World) -> str:
     with world.core.transaction() as s:
         tw = {m.email.split("@")[0]: m.token for m in seed_demo(s, world.core.policy, code="TW")}
     world.tokens["manager-tw"] = tw["manager-tw"]
+    world.tokens["supervisor-tw"] = tw["supervisor-tw"]
     ref = assigned(client, world, estate="TW")
     r = client.post(
         f"/api/complaints/{ref}/attachments",
@@ -257,19 +259,6 @@ def theirs(client: TestClient, world: World) -> str:
 def unknown_like(reference: str) -> str:
     """A reference of the same shape that does not exist."""
     return reference[:-6] + ("ZZZZZZ" if not reference.endswith("ZZZZZZ") else "YYYYYY")
-
-
-BODIES: dict[str, dict[str, Any]] = {
-    "/assessment": {"valid": True, "category": "facility"},
-    "/assignment": {},
-    "/escalation": {"reason": "需要上級決定"},
-    "/escalation/decision": {"department": "engineering"},
-    "/progress": {"message": "已安排師傅"},
-    "/resolution": {"result": "已修好"},
-    "/resolution/confirmation": {"confirmed": True},
-    "/revisits": {"method": "phone", "satisfaction": "satisfied"},
-    "/close": {},
-}
 
 
 def reference_requests(client: TestClient, reference: str) -> list[tuple[str, str, dict[str, Any]]]:

@@ -38,6 +38,8 @@ BODIES: dict[str, dict[str, Any]] = {
     "/resolution/confirmation": {"confirmed": True},
     "/revisits": {"method": "phone", "satisfaction": "satisfied"},
     "/close": {},
+    "/duplicate-of": {"first_report": "CH-20261201-0001"},
+    "/duplicate-of/removal": {"reason": "另一個問題"},
     "/api/work-orders": {"estate": "CH", "kind": "repair"},
 }
 

@@ -25,6 +25,7 @@ def test_every_action_page_offers_steps_of_the_table() -> None:
         "confirmation": {"confirm"},
         "revisit": {"revisit"},
         "decision": {"decide"},
+        "duplicate": {"link", "unlink"},
     }
 
 
