@@ -42,6 +42,17 @@ def errors(exc: ValidationError) -> dict[str, str]:
     return out
 
 
+def field_refusal(exc: InvalidInput) -> str:
+    """A service's refusal of a field as the form shows it: a code the page words in the reader's
+    language (``_forms.html``, ``message``) for the refusals a resident or clerk meets, else the message."""
+    message = str(exc).split(": ", 1)[-1]
+    if exc.field == "unit" and message.startswith("no unit"):
+        return "unit_unknown"
+    if exc.field == "building" and "several buildings" in message:
+        return "unit_ambiguous"
+    return message
+
+
 def text(form: FormData, name: str) -> str:
     """The text field ``name`` of ``form`` ("" when absent or a file)."""
     value = form.get(name)

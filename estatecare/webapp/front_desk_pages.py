@@ -25,7 +25,7 @@ from estatecare.services.records import get_complaint
 from estatecare.services.schemas import ComplaintIn
 from estatecare.webapp.context import WebContext
 from estatecare.webapp.forms import errors as form_errors
-from estatecare.webapp.forms import text
+from estatecare.webapp.forms import field_refusal, text
 from estatecare.webapp.i18n import environment
 from models.enums import Category, Channel, Locale
 from models.permissions import VISITORS
@@ -107,11 +107,10 @@ def _register(
 
 
 def _code(exc: InvalidInput) -> str:
-    """The code of a refusal the page words itself, else the service's message."""
-    message = str(exc).split(": ", 1)[-1]
+    """The code of a refusal the page words itself, else the form's (``forms.field_refusal``)."""
     if exc.field == "incoming_doc_number":
-        return "taken" if "already used" in message else "not_written"
-    return message
+        return "taken" if "already used" in str(exc) else "not_written"
+    return field_refusal(exc)
 
 
 def _letter_page(ctx: WebContext, session: Session, actor: Actor, reference: str) -> dict[str, Any]:

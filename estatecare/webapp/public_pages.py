@@ -26,7 +26,7 @@ from estatecare.services.schemas import ComplaintIn
 from estatecare.uploads import Photo, UploadError, check_photo
 from estatecare.webapp.context import WebContext, client_key
 from estatecare.webapp.forms import errors as form_errors
-from estatecare.webapp.forms import retry_after, text
+from estatecare.webapp.forms import field_refusal, retry_after, text
 from estatecare.webapp.security import CSRF_FIELD, csrf_ok
 from models import ComplaintAttachment
 from models.enums import Category
@@ -179,8 +179,7 @@ def router(ctx: WebContext) -> APIRouter:
             for _, item in stored:  # nothing half-written: no file without its complaint
                 store.delete(item.stored_name)
             if isinstance(exc, InvalidInput):
-                message = str(exc).split(": ", 1)[-1]
-                return await _complaint_form(ctx, request, values, {exc.field: message}, 422, token)
+                return await _complaint_form(ctx, request, values, {exc.field: field_refusal(exc)}, 422, token)
             if isinstance(exc, IntegrityError) and key is not None:  # sent twice at once: the first stands
                 first = await ctx.core.run(lambda s: idempotency.recall(s, key))
                 if first is not None:

@@ -177,6 +177,9 @@ def test_bad_input_gives_the_form_back_with_the_errors_and_everything_typed(clie
     assert re.search(r'id="reply_only"[^>]* checked', r.text)
     unknown = register(client, unit="999", content="門口的燈壞了")
     assert unknown.status_code == 422 and "門口的燈壞了" in unknown.text and 'value="999"' in unknown.text
+    assert "本小區沒有這個單元" in unknown.text and "no unit" not in unknown.text
+    several = register(client, building="", unit="101", content="門口的燈壞了")
+    assert several.status_code == 422 and "多座大廈都有這個單元號碼" in several.text
     assert complaints(world) == 0
     token = csrf_of(client.get("/staff/front-desk").text)
     forged = client.post("/staff/front-desk", data={**CALL, "csrf_token": token + "x"})

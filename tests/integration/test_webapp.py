@@ -300,7 +300,7 @@ def test_bad_input_gets_clear_errors_and_an_internal_error_shows_no_stack_trace(
     assert "請留下電話或電郵" in r.text and 'aria-invalid="true"' in r.text and "黃先生" in r.text
     assert "請填寫此欄" in r.text and "validation" not in r.text
     r = client.post("/complaints/new", data={**FORM, "unit": "999", "csrf_token": csrf(client)})
-    assert r.status_code == 422 and "no unit" in r.text
+    assert r.status_code == 422 and "本小區沒有這個單元" in r.text and "no unit" not in r.text
     ref = submit(client)
     sign_in(client, "manager")
     with world.core.engine.begin() as conn:  # a row the code cannot read: an internal error
