@@ -32,6 +32,33 @@ DOMAIN = "estatecare.localhost"
 #: The web app password the web tests give the staff they sign in as.
 PASSWORD = "a long enough password"
 #: The public complaint form, filled in as a resident would.
+#: A resident's complaint as the REST API takes it.
+LEAK = {
+    "estate": "CH",
+    "building": "1座",
+    "unit": "101",
+    "content": "廚房天花板漏水，已經滴了兩天",
+    "complainant_name": "黃先生",
+    "contact_phone": "13900000001",
+    "contact_email": "wong@example.test",
+}
+
+
+def csrf_in(html: str) -> str:
+    """The CSRF token of the form on a web page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+def sign_in(client: TestClient, email: str) -> None:
+    """Sign ``email`` in to the web app (its password is ``PASSWORD``)."""
+    token = csrf_in(client.get("/staff/login").text)
+    form = {"email": email, "password": PASSWORD, "next": "/staff", "csrf_token": token}
+    r = client.post("/staff/login", data=form, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
 FORM = {
     "estate": "CH",
     "building": "1座",

@@ -7,17 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.lifecycle_support import World, resolve_and_confirm
-
-LEAK = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "content": "廚房天花板漏水，已經滴了兩天",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-}
+from tests.lifecycle_support import LEAK, World, resolve_and_confirm
 
 
 def assigned(client: TestClient, world: World, **overrides: Any) -> str:

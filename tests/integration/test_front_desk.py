@@ -20,7 +20,7 @@ from estatecare.server import create_app
 from estatecare.webapp.accounts import set_password
 from models import Complaint, ComplaintEvent, ContactView, Estate, Staff
 from models.enums import Role
-from tests.lifecycle_support import DOMAIN, PASSWORD, World, make_world, resolve_and_confirm
+from tests.lifecycle_support import DOMAIN, PASSWORD, World, csrf_in, make_world, resolve_and_confirm, sign_in
 
 CALL = {
     "channel": "phone",
@@ -51,22 +51,6 @@ def client(world: World) -> Iterator[TestClient]:
         yield c
 
 
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, html[:500]
-    return match.group(1)
-
-
-def sign_in(client: TestClient, email: str) -> None:
-    token = csrf_of(client.get("/staff/login").text)
-    r = client.post(
-        "/staff/login",
-        data={"email": email, "password": PASSWORD, "next": "/staff", "csrf_token": token},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-
-
 def staff_id(world: World, who: str) -> int:
     with world.core.sessions() as s:
         found = s.scalar(select(Staff.id).where(Staff.email == f"{who}-ch@{DOMAIN}"))
@@ -77,7 +61,7 @@ def staff_id(world: World, who: str) -> int:
 def register(client: TestClient, **fields: str) -> Any:
     page = client.get("/staff/front-desk")
     assert page.status_code == 200, page.text
-    data = {**CALL, **fields, "csrf_token": csrf_of(page.text)}
+    data = {**CALL, **fields, "csrf_token": csrf_in(page.text)}
     return client.post("/staff/front-desk", data=data, follow_redirects=False)
 
 
@@ -131,7 +115,7 @@ def test_each_channel_registered_at_the_front_desk_records_its_channel_and_recei
             assert c.incoming_doc_number in done.text
     assert world.complaint(ref).unit_id is None and world.complaint(ref).anonymous  # patrol: nobody named
     # A handler registers nothing here.
-    client.post("/staff/logout", data={"csrf_token": csrf_of(client.get("/staff").text)})
+    client.post("/staff/logout", data={"csrf_token": csrf_in(client.get("/staff").text)})
     sign_in(client, f"engineering-1-ch@{DOMAIN}")
     assert client.get("/staff/front-desk").status_code == 403
 
@@ -158,7 +142,7 @@ def test_a_letter_gets_its_incoming_document_number_given_or_the_next_of_the_log
     page = client.get("/staff/front-desk").text
     form_token = re.search(r'name="form_token" value="([^"]+)"', page)
     assert form_token is not None
-    sent = {**CALL, "channel": "letter", "csrf_token": csrf_of(page), "form_token": form_token.group(1)}
+    sent = {**CALL, "channel": "letter", "csrf_token": csrf_in(page), "form_token": form_token.group(1)}
     twice = [client.post("/staff/front-desk", data=sent, follow_redirects=False) for _ in range(2)]
     assert twice[0].headers["location"] == twice[1].headers["location"]  # sent again: one complaint, one number
     assert complaints(world) == before + 2
@@ -181,7 +165,7 @@ def test_bad_input_gives_the_form_back_with_the_errors_and_everything_typed(clie
     several = register(client, building="", unit="101", content="門口的燈壞了")
     assert several.status_code == 422 and "多座大廈都有這個單元號碼" in several.text
     assert complaints(world) == 0
-    token = csrf_of(client.get("/staff/front-desk").text)
+    token = csrf_in(client.get("/staff/front-desk").text)
     forged = client.post("/staff/front-desk", data={**CALL, "csrf_token": token + "x"})
     assert forged.status_code == 400 and complaints(world) == 0
 

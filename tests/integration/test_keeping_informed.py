@@ -17,18 +17,8 @@ from estatecare.services import lifecycle
 from estatecare.services.records import in_transaction
 from models import Complaint, ComplaintEvent
 from notifications.sender import SmtpConfig, deliver_pending
-from tests.lifecycle_support import DOMAIN, SIGNATURE_PNG, World
+from tests.lifecycle_support import DOMAIN, LEAK, SIGNATURE_PNG, World
 from tests.smtp_server import SmtpTestServer
-
-LEAK = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "content": "廚房天花板漏水，已經滴了兩天",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-}
 
 
 def post(client: TestClient, world: World, ref: str, step: str, who: str, body: dict[str, Any]) -> dict[str, Any]:
