@@ -1,8 +1,9 @@
 """Take the operator's guide screenshot of the Prefect UI listing complaint runs.
 
 ``.venv/bin/python docs/screenshots/take.py`` starts ``estatecare run`` on embedded
-defaults in a throw-away directory and free ports, posts three complaints, waits until
-each is assigned (its intake run finished), then photographs the Prefect UI's runs page
+defaults in a throw-away directory and free ports, posts three complaints, confirms the
+keyword rules' suggestion for each as the service-centre manager (a person assesses), waits
+until each is assigned (its intake runs finished), then photographs the Prefect UI's runs page
 with Debian's headless chromium and stops everything. Writes
 docs/screenshots/prefect-ui-runs.png.
 """
@@ -86,6 +87,20 @@ def main() -> None:
         refs = [httpx.post(f"{api}/api/complaints", json=c).raise_for_status().json()["reference"] for c in COMPLAINTS]
         print("posted", ", ".join(refs), flush=True)
         headers = {"Authorization": f"Bearer {token}"}
+
+        def assess(reference: str) -> bool:
+            """Confirm the suggestion once the intake run has asked for an assessment."""
+            detail = httpx.get(f"{api}/api/complaints/{reference}", headers=headers).json()
+            if detail["status"] != "received" or not detail.get("suggestion"):
+                return detail["status"] != "received"
+            body: dict[str, object] = {f["field"]: f["value"] for f in detail["suggestion"]["fields"] if f["value"]}
+            body["valid"] = body.get("valid", "yes") == "yes"
+            body.setdefault("category", "other")
+            httpx.post(f"{api}/api/complaints/{reference}/assessment", json=body, headers=headers).raise_for_status()
+            return True
+
+        for ref in refs:
+            _wait_for(lambda ref=ref: assess(ref), f"the assessment task of {ref}", 180)
 
         def all_assigned() -> bool:
             states = [httpx.get(f"{api}/api/complaints/{r}", headers=headers).json()["status"] for r in refs]
