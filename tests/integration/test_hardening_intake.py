@@ -22,18 +22,9 @@ from estatecare.server import create_app
 from models import Complaint, ComplaintAttachment, IdempotentRequest, Notification
 from models.enums import Channel
 from notifications.sender import SmtpConfig, deliver_pending
-from tests.lifecycle_support import World, make_world
+from tests.lifecycle_support import LEAK, World, make_world
 from tests.smtp_server import SmtpTestServer
 
-LEAK = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "content": "廚房天花板漏水，已經滴了兩天",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-}
 FORM = {k: LEAK[k] for k in ("estate", "building", "unit", "complainant_name", "contact_phone", "contact_email")}
 FORM["content"] = LEAK["content"]
 

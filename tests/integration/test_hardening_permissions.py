@@ -22,17 +22,8 @@ from estatecare.services.people import Actor
 from estatecare.webapp.accounts import set_password
 from models import ComplaintAttachment, Escalation, Staff, WorkOrder
 from tests.integration.test_security import BODIES
-from tests.lifecycle_support import DOMAIN, PASSWORD, World, make_world
+from tests.lifecycle_support import DOMAIN, LEAK, PASSWORD, World, make_world
 
-LEAK = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "content": "廚房天花板漏水，已經滴了兩天",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-}
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 

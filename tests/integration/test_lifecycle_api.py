@@ -11,17 +11,7 @@ from sqlalchemy import func, select
 from estatecare.services import lifecycle
 from estatecare.services.records import in_transaction
 from models import Assignment, Escalation
-from tests.lifecycle_support import SIGNATURE_PNG, World, resolve_and_confirm
-
-LEAK = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "content": "廚房天花板漏水，已經滴了兩天",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-}
+from tests.lifecycle_support import LEAK, SIGNATURE_PNG, World, resolve_and_confirm
 
 
 def submit(client: TestClient, headers: dict[str, str] | None = None, **overrides: Any) -> str:

@@ -15,17 +15,8 @@ from estatecare.cli import app as cli
 from estatecare.demo import seed_demo
 from estatecare.services.tokens import issue_token, revoke_token
 from models import Complaint, ComplaintAttachment, ComplaintEvent, WorkOrder
-from tests.lifecycle_support import World
+from tests.lifecycle_support import LEAK, World
 
-LEAK = {
-    "estate": "CH",
-    "building": "1座",
-    "unit": "101",
-    "content": "廚房天花板漏水，已經滴了兩天",
-    "complainant_name": "黃先生",
-    "contact_phone": "13900000001",
-    "contact_email": "wong@example.test",
-}
 PUBLIC = {("POST", "/api/complaints"), ("GET", "/api/health")}
 # A valid body for each staff step, so that only the token or the estate can refuse it.
 BODIES: dict[str, dict[str, Any]] = {
