@@ -4,7 +4,7 @@ Templates are Jinja2 with autoescape on for HTML; the plain-text part is plain. 
 first line of the rendered ``<id>.txt`` is the subject. Strings are translated with
 Babel catalogs through ``jinja2.ext.i18n`` (fixed strings at compile time); timestamps
 (ISO-8601 UTC strings in the context) are shown in the company's timezone in the
-recipient's locale format.
+recipient's locale format, to the minute: a deadline reads "晚上11:59", never with seconds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from babel import Locale as BabelLocale
-from babel.dates import format_date, format_datetime, format_skeleton
+from babel.dates import format_date, format_skeleton, format_time
+from babel.lists import format_list
 from babel.numbers import parse_pattern
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, nodes, pass_context, select_autoescape
 from jinja2.ext import InternationalizationExtension
@@ -68,7 +69,13 @@ _MEMO = 4096
 
 @lru_cache(maxsize=_MEMO)
 def _datetime_text(value: str | datetime, tz: str, locale: Locale) -> str:
-    return format_datetime(parse_utc(value), "medium", tzinfo=_zone(tz), locale=_babel_locale(locale))
+    """The locale's medium date and short time (hours and minutes), joined as the locale joins them."""
+    loc = _babel_locale(locale)
+    local = parse_utc(value).astimezone(_zone(tz))
+    joined: str = loc.datetime_formats["medium"].format(
+        format_time(local, "short", locale=loc), format_date(local.date(), "medium", locale=loc)
+    )
+    return joined
 
 
 @lru_cache(maxsize=_MEMO)
@@ -111,6 +118,13 @@ def _f_number(ctx: Context, value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return str(value)
     return _number_text(value, _locale_of(ctx))
+
+
+@pass_context
+def _f_and_list(ctx: Context, values: Any) -> str:
+    """Items as the locale lists them: 漏水、滲水和滴水; leak, seeping, and dripping."""
+    items = [str(v) for v in values]
+    return format_list(items, locale=_babel_locale(_locale_of(ctx))) if items else ""
 
 
 def _f_mask(value: str) -> str:
@@ -211,7 +225,14 @@ def environment(locale: Locale) -> Environment:
     env.policies["ext.i18n.trimmed"] = True
     # Old-style gettext is cheaper per call; trans-block variables are still escaped in HTML.
     env.install_gettext_translations(translations(locale), newstyle=False)  # type: ignore[attr-defined]
-    env.filters.update(datetime=_f_datetime, date=_f_date, month=_f_month, number=_f_number, mask_phone=_f_mask)
+    env.filters.update(
+        datetime=_f_datetime,
+        date=_f_date,
+        month=_f_month,
+        number=_f_number,
+        and_list=_f_and_list,
+        mask_phone=_f_mask,
+    )
     env.globals.update(bar_width=_bar_width, is_number=_is_number, chart_column=_chart_column, m=BLOCKS)
     return env
 
