@@ -139,16 +139,31 @@ CATALOGUE: dict[str, MessageSpec] = {
             False,
             "month scope kpis tables",
             "monthly statistics against targets (R-KP-1, R-KP-2); kpis: list of {id, label, value, target, "
-            "comparison ('>=' or '<='), met}; tables: list of {title, columns, rows}",
+            "comparison ('>=' or '<='), met}; tables: list of {title, columns, rows}; charts (optional, HTML "
+            "part only): list of {title, svg}, the twelve-month trend charts",
         ),
     ]
 }
 
 
+#: Country codes kept in front of a masked number, longest first: Taiwan, Hong Kong, Macau, mainland.
+_COUNTRY_CODES = ("886", "852", "853", "86")
+
+
 def mask_phone(phone: str) -> str:
-    """``13812345678`` -> ``138****5678`` (R-IN-6)."""
-    digits = phone.strip()
-    if len(digits) <= 4:
-        return "*" * len(digits)
-    keep_head = 3 if len(digits) >= 8 else 0
-    return digits[:keep_head] + "*" * (len(digits) - keep_head - 4) + digits[-4:]
+    """A phone number showing at most the last 4 digits of the local number (R-IN-6).
+
+    ``91234567`` -> ``****4567``, ``13812345678`` -> ``*******5678``, ``0912345678`` ->
+    ``******5678``; spaces and dashes go, a known country code stays (``+852 9123-4567`` ->
+    ``+852 ****4567``). A number of fewer than 8 digits shows fewer, 4 digits or less none.
+    """
+    text = phone.strip()
+    digits = "".join(c for c in text if c in "0123456789")
+    prefix = ""
+    if text.startswith(("+", "00")):  # an international number: +852 or 00852
+        digits = digits[2:] if text.startswith("00") else digits
+        code = next((c for c in _COUNTRY_CODES if digits.startswith(c)), "")
+        if code:
+            prefix, digits = f"+{code} ", digits[len(code) :]
+    shown = min(4, max(0, len(digits) - 4))
+    return (prefix + "*" * (len(digits) - shown) + digits[len(digits) - shown :]).rstrip()

@@ -12,8 +12,16 @@ from models.enums import Locale
 EMAIL_ACTIONS = 50
 
 
-def email_context(report: MonthlyReport, scope: ScopeReport, locale: Locale, action_url: str = "") -> dict[str, Any]:
-    """The ``monthly_summary`` message context in the recipient's language (values in %)."""
+def email_context(
+    report: MonthlyReport,
+    scope: ScopeReport,
+    locale: Locale,
+    action_url: str = "",
+    *,
+    actions_limit: int | None = EMAIL_ACTIONS,
+) -> dict[str, Any]:
+    """The ``monthly_summary`` message context in the recipient's language (values in %); the
+    report page shows the same, with every corrective action (``actions_limit`` None)."""
     kpi_rows = [
         {
             "id": k.id,
@@ -31,7 +39,11 @@ def email_context(report: MonthlyReport, scope: ScopeReport, locale: Locale, act
         "scope": label("company", locale) if scope.code == "*" else scope.name,
         "kpis": kpi_rows,
         "overdue_as_at": as_at_label("overdue", report.overdue_as_at, report.timezone, locale),
-        "tables": [t for t in [*_tables(report, scope, locale), *_action_tables(report, scope, locale)] if t["rows"]],
+        "tables": [
+            t
+            for t in [*_tables(report, scope, locale), *_action_tables(report, scope, locale, actions_limit)]
+            if t["rows"]
+        ],
         "action_url": action_url,
     }
 
@@ -122,12 +134,14 @@ def _tables(report: MonthlyReport, scope: ScopeReport, locale: Locale) -> list[d
     return tables
 
 
-def _action_tables(report: MonthlyReport, scope: ScopeReport, locale: Locale) -> list[dict[str, Any]]:
+def _action_tables(
+    report: MonthlyReport, scope: ScopeReport, locale: Locale, limit: int | None
+) -> list[dict[str, Any]]:
     """Late revisit records per estate (R-RV-13), then the corrective actions (R-KP-1), the first
-    :data:`EMAIL_ACTIONS` of them listed."""
+    ``limit`` of them listed (None: all)."""
     estates = report.estates if scope.code == "*" else [scope]
     actions = report.actions_of(scope)
-    shown = actions[:EMAIL_ACTIONS]
+    shown = actions if limit is None else actions[:limit]
     title = label("t_actions_n", locale).format(n=len(actions))
     if len(actions) > len(shown):
         title += " " + label("more_actions", locale).format(n=len(actions) - len(shown))
