@@ -1,4 +1,4 @@
-"""Staff pages of a complaint: my tasks, the complaint with its timeline, its photos and revisit
+"""Staff pages of a complaint: the complaint with its timeline, its photos and revisit
 signatures, and the action pages (also reached from signed email links, ``estatecare.links``).
 
 Every step goes through the step table (``estatecare.services.steps``, one transaction each,
@@ -27,7 +27,7 @@ from estatecare.services.schemas import MAX_ROW_ID, RowIdInPath
 from estatecare.uploads import ALLOWED
 from estatecare.webapp.context import WebContext
 from estatecare.webapp.forms import errors as form_errors
-from estatecare.webapp.forms import step_input, text
+from estatecare.webapp.forms import field_refusal, step_input, text
 from estatecare.webapp.security import CSRF_FIELD
 from flows._naming import complaint_tag, runs_page
 from models import UsedLink
@@ -116,12 +116,6 @@ def router(ctx: WebContext) -> APIRouter:
     """The staff pages of complaints."""
     web = APIRouter()
 
-    @web.get("/staff", response_class=HTMLResponse)
-    async def inbox(request: Request) -> Response:
-        actor = await ctx.require_staff(request)
-        mine = await ctx.core.run(lambda s: tasks.my_tasks(s, actor, ctx.now()))
-        return ctx.render(request, "inbox.html", tasks=mine, actor=actor)
-
     @web.get("/staff/complaints/{reference}", response_class=HTMLResponse)
     async def complaint_page(request: Request, reference: str) -> Response:
         actor = await ctx.require_staff(request)
@@ -208,15 +202,16 @@ def router(ctx: WebContext) -> APIRouter:
         except ValidationError as exc:
             return await action_page(request, reference, task, token, values, form_errors(exc), 422, actor)
         except InvalidInput as exc:
-            return await action_page(request, reference, task, token, values, {exc.field: str(exc)}, 422, actor)
+            refused = {exc.field: field_refusal(exc)}
+            return await action_page(request, reference, task, token, values, refused, 422, actor)
         at = ctx.now()
         ends_task = steps.STEPS[op].ends_task
         also = (lambda s: _spend(s, claim, at)) if ends_task else None
         try:
             done = await steps.run_step(ctx.core, op, reference, data, actor, at, also=also)
         except InvalidInput as exc:
-            message = str(exc).split(": ", 1)[-1]
-            return await action_page(request, reference, task, token, values, {exc.field: message}, 422, actor)
+            refused = {exc.field: field_refusal(exc)}
+            return await action_page(request, reference, task, token, values, refused, 422, actor)
         ctx.follow(done.follow_ups)
         if not ends_task:
             target = request.url.path + (f"?{urlencode({links.QUERY_KEY: token})}" if token else "")
