@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from estatecare.app import App
     from estatecare.services.monthly_report import MonthlyReport
 
+from models.enums import Locale
 from models.sampling import parse_month
 
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
@@ -47,15 +48,20 @@ def report_monthly(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON (as the API answers).")] = False,
     send: Annotated[bool, typer.Option(help="Queue the email to leadership (once per month).")] = False,
     force: Annotated[bool, typer.Option(help="With --send: queue it again even if it was sent.")] = False,
+    lang: Annotated[
+        Locale | None, typer.Option(help="The report's language; default: the company's (the policy's default_locale).")
+    ] = None,
 ) -> None:
     """The month's complaint statistics and revisit results against the targets (R-KP-1, R-KP-2)."""
     from estatecare.services import monthly_report
     from estatecare.services.errors import NotFound
+    from estatecare.services.monthly_report.labels import label
     from estatecare.services.records import in_transaction
 
     year, mon = _month(month)
     core = _core()
     now = datetime.now(UTC)
+    locale = lang or core.policy.company.default_locale
 
     def work(session: Session) -> tuple[MonthlyReport, list[int]]:
         report = monthly_report.build_report(core, session, year, mon, estate, generated_at=now)
@@ -70,15 +76,13 @@ def report_monthly(
     if as_json:
         typer.echo(report.model_dump_json(indent=2))
     else:
-        typer.echo(monthly_report.markdown(report), nl=False)
+        typer.echo(monthly_report.markdown(report, locale), nl=False)
     if xlsx is not None:
         xlsx.write_bytes(monthly_report.workbook(report))
-        typer.echo(f"wrote {xlsx}", err=True)
+        typer.echo(label("cli_wrote", locale).format(path=xlsx), err=True)
     if send:
-        typer.echo(
-            f"{len(queued)} email(s) queued" + ("" if queued or force else " (sent before; --force to resend)"),
-            err=True,
-        )
+        again = "" if queued or force else label("cli_sent_before", locale)
+        typer.echo(label("cli_queued", locale).format(n=len(queued)) + again, err=True)
 
 
 def sample_cmd(

@@ -79,6 +79,9 @@ class ComplaintDetail(ComplaintSummary):
     valid: bool | None
     service_area: str | None
     department: str | None
+    department_name: str | None  # what pages show; ``department`` is its code
+    assignee_name: str | None  # what pages show; ``assignee`` is the handler's email
+    estate_name: str
     complainant_name: str | None
     contact_phone: str
     contact_email: str | None
@@ -207,6 +210,9 @@ def complaint_detail(session: Session, actor: Actor, reference: str, now: dateti
         valid=c.valid,
         service_area=c.service_area.value if c.service_area else None,
         department=dept.code if dept else None,
+        department_name=dept.name if dept else None,
+        assignee_name=assignee.name if assignee else None,
+        estate_name=estate.name if estate else "",
         complainant_name=c.complainant_name if visible else None,
         contact_phone=c.contact_phone if visible else mask_phone(c.contact_phone),
         contact_email=c.contact_email if visible else None,

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.services.errors import Forbidden, NotFound
-from estatecare.services.people import Actor, in_estate, require_estate
+from estatecare.services.people import Actor, in_estate, require_estate, require_role
 from models import Building, Complaint, Estate, Resident, Revisit, SampleItem, SamplingDraw, Staff, Unit, WorkOrder
 from models.permissions import SUPERVISORS, VISITORS
 from notifications.catalogue import mask_phone
@@ -27,7 +27,8 @@ class RevisitItem(BaseModel):
     sequence: int
     due_at: datetime
     overdue: bool
-    visitor: str | None
+    visitor: str | None  # the staff member's email: who they are to the API
+    visitor_name: str | None = None  # their name, for pages
     complaint: str | None  # complaint revisits are recorded on the complaint (POST /api/complaints/{ref}/revisits)
     work_order: str | None
     work_order_kind: str | None
@@ -37,6 +38,7 @@ class RevisitItem(BaseModel):
     resident_phone: str
     done_at: datetime | None
     satisfaction: str | None
+    answers: dict[str, str] = {}  # the questions asked (R-RV-7): punctuality, attitude, quality, ...
     signed: bool
     refusal_note: str
     new_issue: str
@@ -44,6 +46,7 @@ class RevisitItem(BaseModel):
     next_reply_at: datetime | None
     reviewed_at: datetime | None  # the supervisor's review (R-RV-9)
     reviewed_by: str | None
+    reviewed_by_name: str | None = None
     supervisor_opinion: str
     open_letter_ref: str  # the open letter that answered it, filed with it (R-RV-12)
     # A suggestion revisit (R-RV-2): the revisit the suggestion was made at, the complaint or work
@@ -109,6 +112,19 @@ def revisit_item(session: Session, actor: Actor, revisit_id: int, now: datetime)
     return item
 
 
+def signature_png(session: Session, actor: Actor, revisit_id: int) -> bytes:
+    """The resident's signature of an on-site revisit (R-RV-8), for those who may open its page."""
+    row = session.execute(select(Revisit.estate_id, Revisit.signature_png).where(Revisit.id == revisit_id)).first()
+    if row is None:
+        raise NotFound(f"no revisit with id {revisit_id}")
+    estate_id, png = row
+    require_estate(actor, estate_id, "revisit")
+    require_role(actor, VISITORS, "a revisit record")
+    if not png:
+        raise NotFound("no signature")
+    return bytes(png)
+
+
 def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: datetime) -> list[RevisitItem]:
     """Fill the lines: one query per related table for the whole page."""
     revisits = [r for r, _ in rows]
@@ -117,20 +133,47 @@ def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: 
         return {k: v for k, v in session.execute(query)} if ids else {}
 
     staff_ids = [i for r in revisits for i in (r.visitor_id, r.reviewed_by_id) if i is not None]
-    staff = by_id(staff_ids, select(Staff.id, Staff.email).where(Staff.id.in_(staff_ids)))
+    staff = {
+        sid: (email, name)
+        for sid, email, name in session.execute(
+            select(Staff.id, Staff.email, Staff.name).where(Staff.id.in_(staff_ids))
+        )
+    }
     ref_ids = [i for r in revisits for i in (r.complaint_id, r.new_complaint_id) if i is not None]
     complaints = by_id(ref_ids, select(Complaint.id, Complaint.reference).where(Complaint.id.in_(ref_ids)))
+    complaint_ids = [r.complaint_id for r in revisits if r.complaint_id is not None]
+    complaint_units = {
+        cid: uid
+        for cid, uid in session.execute(
+            select(Complaint.id, Complaint.unit_id).where(
+                Complaint.id.in_(complaint_ids), Complaint.unit_id.is_not(None)
+            )
+        )
+    }
     order_ids = [r.work_order_id for r in revisits if r.work_order_id is not None]
     orders = {o.id: o for o in session.scalars(select(WorkOrder).where(WorkOrder.id.in_(order_ids)))}
-    unit_ids = [o.unit_id for o in orders.values() if o.unit_id is not None]
+    resident_ids = [o.resident_id for o in orders.values() if o.resident_id is not None]
+    residents = {p.id: p for p in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
+
+    def unit_of(revisit: Revisit) -> int | None:
+        """The unit a revisit is about: its complaint's, or its work order's (else its resident's)."""
+        if revisit.complaint_id is not None:
+            return complaint_units.get(revisit.complaint_id)
+        order = orders.get(revisit.work_order_id) if revisit.work_order_id is not None else None
+        if order is None:
+            return None
+        resident = residents.get(order.resident_id) if order.resident_id is not None else None
+        return order.unit_id if order.unit_id is not None else resident.unit_id if resident else None
+
+    unit_ids = {r.id: unit_of(r) for r in revisits}
     units = {
         uid: f"{b} {n}"
         for uid, b, n in session.execute(
-            select(Unit.id, Building.name, Unit.number).join(Building).where(Unit.id.in_(unit_ids))
+            select(Unit.id, Building.name, Unit.number)
+            .join(Building)
+            .where(Unit.id.in_({u for u in unit_ids.values() if u is not None}))
         )
     }
-    resident_ids = [o.resident_id for o in orders.values() if o.resident_id is not None]
-    residents = {p.id: p for p in session.scalars(select(Resident).where(Resident.id.in_(resident_ids)))}
     item_ids = [r.sample_item_id for r in revisits if r.sample_item_id is not None]
     months = by_id(
         item_ids,
@@ -151,23 +194,26 @@ def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: 
                 sequence=r.sequence,
                 due_at=r.due_at,
                 overdue=r.done_at is None and r.due_at < now,
-                visitor=staff.get(r.visitor_id) if r.visitor_id else None,
+                visitor=staff[r.visitor_id][0] if r.visitor_id in staff else None,
+                visitor_name=staff[r.visitor_id][1] if r.visitor_id in staff else None,
                 complaint=complaints.get(r.complaint_id) if r.complaint_id else None,
                 work_order=order.reference if order else None,
                 work_order_kind=order.kind.value if order else None,
                 sample_month=months.get(r.sample_item_id) if r.sample_item_id else None,
-                unit=units.get(order.unit_id) if order and order.unit_id else None,
+                unit=units.get(unit_id) if (unit_id := unit_ids[r.id]) is not None else None,
                 resident_name=resident.name if resident and sees_contact else None,
                 resident_phone=(resident.phone if sees_contact else mask_phone(resident.phone)) if resident else "",
                 done_at=r.done_at,
                 satisfaction=r.satisfaction.value if r.satisfaction else None,
+                answers={k: str(v) for k, v in (r.answers or {}).items() if v},
                 signed=r.signature_png is not None,
                 refusal_note=r.refusal_note,
                 new_issue=r.new_issue,
                 new_complaint=complaints.get(r.new_complaint_id) if r.new_complaint_id else None,
                 next_reply_at=r.next_reply_at,
                 reviewed_at=r.reviewed_at,
-                reviewed_by=staff.get(r.reviewed_by_id) if r.reviewed_by_id else None,
+                reviewed_by=staff[r.reviewed_by_id][0] if r.reviewed_by_id in staff else None,
+                reviewed_by_name=staff[r.reviewed_by_id][1] if r.reviewed_by_id in staff else None,
                 supervisor_opinion=r.supervisor_opinion,
                 open_letter_ref=r.open_letter_ref,
             ).model_copy(update=source)

@@ -1,9 +1,9 @@
 """The web app: server-rendered pages for residents and staff, mounted into the API's FastAPI app.
 
 Residents: the online complaint form, its confirmation, a status page (``public_pages``).
-Staff: login (``signin_pages``), my tasks, the complaint page and its action pages, also
-reached from signed email links (``staff_pages``), revisits by id (``revisit_pages``), the
-register with CSV/xlsx export (``register_pages``), the front desk's registration of a call, a
+Staff: login (``signin_pages``), the home with queues and my tasks (``home_pages``), the complaint
+page and its action pages, also reached from signed email links (``staff_pages``), revisits by id
+(``revisit_pages``), the register with CSV/xlsx export (``register_pages``), the front desk's registration of a call, a
 walk-in, a letter, ... and the printable reply letter (``front_desk_pages``). Demo: ``/mail`` shows signed-in staff
 the local mail catcher's messages (``mail_pages``).
 
@@ -28,9 +28,11 @@ from estatecare.rate_limits import IntakeLimits
 from estatecare.webapp import (
     errors,
     front_desk_pages,
+    home_pages,
     mail_pages,
     public_pages,
     register_pages,
+    report_pages,
     revisit_pages,
     signin_pages,
     staff_pages,
@@ -83,6 +85,16 @@ def create_webapp(
     web.middleware("http")(security_headers)
     errors.install(web, ctx)
     # front desk before staff pages: its /staff/complaints/REF/letter is not one of their action pages
-    for pages in (public_pages, signin_pages, front_desk_pages, staff_pages, revisit_pages, register_pages, mail_pages):
+    for pages in (
+        public_pages,
+        signin_pages,
+        home_pages,
+        front_desk_pages,
+        staff_pages,
+        revisit_pages,
+        register_pages,
+        report_pages,
+        mail_pages,
+    ):
         web.include_router(pages.router(ctx))
     return web

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
 from estatecare.services.errors import ConflictError, Forbidden, NotFound, WrongState
+from estatecare.services.schemas import EARLIEST_YEAR, LATEST_YEAR
 from models.lifecycle import IllegalTransition
 
 if TYPE_CHECKING:
@@ -32,9 +33,15 @@ ERROR_PAGES: dict[type[Exception], tuple[int, str, str]] = {
 }
 
 
+#: The register's date filters a refusal names, by their labels on the form (``register.html``).
+FILTER_LABELS = {"from": "Received from", "to": "Received until"}
+
+
 def _page(message_page: Any, code: int, title: str, text: str) -> Any:
     async def handle(request: Request, exc: Exception) -> Response:
-        return message_page(request, code, title, text, detail=str(exc))  # type: ignore[no-any-return]
+        # the service's own words are English and may name a rule: the log keeps them, the page says ``text``
+        log.info("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+        return message_page(request, code, title, text)  # type: ignore[no-any-return]
 
     return handle
 
@@ -93,13 +100,15 @@ def install(web: FastAPI, ctx: WebContext) -> None:
 
     @web.exception_handler(BadFilter)
     async def _bad_filter(request: Request, exc: BadFilter) -> Response:
-        return message_page(
-            request,
-            400,
-            "Request refused",
-            "A filter value is not valid. Check the dates (YYYY-MM-DD).",
-            detail=exc.detail,
-        )
+        log.info("register filter refused: %s", exc.detail)
+        name = exc.detail.split(":", 1)[0]
+        detail = ""
+        if name in FILTER_LABELS:  # a date: which one, and the years it may name
+            words = ctx.gettext(request, "%(field)s: give a date as YYYY-MM-DD between %(first)s and %(last)s.")
+            limits = {"first": f"{EARLIEST_YEAR}-01-01", "last": f"{LATEST_YEAR}-12-31"}
+            detail = words % {"field": ctx.gettext(request, FILTER_LABELS[name]), **limits}
+        text = "A filter value is not valid. Check the dates (YYYY-MM-DD)."
+        return message_page(request, 400, "Request refused", text, detail=detail)
 
     for error, (code, title, text) in ERROR_PAGES.items():
         web.add_exception_handler(error, _page(message_page, code, title, text))

@@ -7,17 +7,19 @@ Babel .po catalogs in ``estatecare/webapp/locale/`` compiled in memory at first 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.support import Translations
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from estatecare.reads.notes import read_note
 from models.enums import Locale
 from notifications.i18n import BABEL_LOCALES, read_catalog, update_catalogs
 
@@ -56,9 +58,35 @@ def environment(locale: Locale, tz: str) -> Environment:
         return format_datetime(value.astimezone(zone), format=fmt, locale=babel_locale)
 
     env.filters["when"] = when
+    env.filters["time_left"] = lambda due, now: time_left(due, now, locale)
     env.globals["LANGUAGE_NAMES"] = {loc.value: name for loc, name in LANGUAGE_NAMES.items()}
     env.globals["locale"] = locale.value
+    env.globals["read_note"] = read_note  # a service's note in the reader's language (_notes.html)
     return env
+
+
+def time_left(due: datetime | None, now: datetime, locale: Locale) -> str:
+    """A deadline's badge in ``locale``: the time left ("剩 2 天 3 小時", "還有 5 小時 10 分鐘") or
+    how late it is ("逾期 1 天"), in its two largest units, to the minute; "" without a deadline."""
+    if due is None:
+        return ""
+    minutes = max(1, int(abs((due - now).total_seconds()) // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    units: list[tuple[int, Literal["day", "hour", "minute"]]] = (
+        [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (mins, "minute")]
+    )
+    span = " ".join(
+        format_timedelta(
+            timedelta(**{f"{unit}s": n}), granularity=unit, threshold=float("inf"), locale=BABEL_LOCALES[locale]
+        )
+        for n, unit in units
+        if n
+    )
+    gettext = translations(locale).gettext
+    if due < now:
+        return gettext("Overdue by %(span)s") % {"span": span}
+    return gettext("%(span)s left" if days else "Due in %(span)s") % {"span": span}
 
 
 def pick_locale(requested: str | None, saved: str | None, staff_locale: str | None, accept: str) -> Locale:

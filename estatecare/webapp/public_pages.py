@@ -18,7 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from estatecare.attachments import StorageFull, Stored, TooLarge
+from estatecare import links
+from estatecare.attachments import StorageFull, TooLarge
 from estatecare.reads import complaint_pages
 from estatecare.services import idempotency, steps
 from estatecare.services.errors import InvalidInput, NotFound
@@ -27,6 +28,7 @@ from estatecare.uploads import Photo, UploadError, check_photo
 from estatecare.webapp.context import WebContext, client_key
 from estatecare.webapp.forms import errors as form_errors
 from estatecare.webapp.forms import field_refusal, retry_after, text
+from estatecare.webapp.pending_photos import KeptPhoto, PendingPhotos
 from estatecare.webapp.security import CSRF_FIELD, csrf_ok
 from models import ComplaintAttachment
 from models.enums import Category
@@ -44,7 +46,11 @@ async def _complaint_form(
     errors: dict[str, str],
     status_code: int = 200,
     form_token: str = "",
+    kept: list[tuple[str, str]] | None = None,
+    dropped: bool = False,
 ) -> Response:
+    """The form; ``kept``: (signed reference, name) of the photos kept pending, ``dropped``: photos
+    chosen this time that could not be kept."""
     settings = ctx.settings
     return ctx.render(
         request,
@@ -58,13 +64,16 @@ async def _complaint_form(
         max_files=settings.upload_max_files,
         max_mb=round(settings.upload_max_bytes / 1_000_000, 1),
         max_mp=round(settings.upload_max_pixels / 1_000_000),
+        kept=kept or [],
+        photos_dropped=dropped,
     )
 
 
 async def _checked(
-    ctx: WebContext, request: Request, form: FormData, values: dict[str, str]
+    ctx: WebContext, request: Request, form: FormData, values: dict[str, str], kept: int
 ) -> tuple[ComplaintIn | None, list[Photo], dict[str, str]]:
-    """The complaint and its photos as sent, and what is wrong with them (field -> code)."""
+    """The complaint and its new photos as sent (``kept`` more are pending from before), and what
+    is wrong with them (field -> code); a refused photo is named, the others are returned."""
     settings = ctx.settings
     errors: dict[str, str] = {}
     data: ComplaintIn | None = None
@@ -82,7 +91,7 @@ async def _checked(
         errors.setdefault("contact_phone", "contact")
     photos: list[Photo] = []
     uploads = [u for u in form.getlist("photos") if isinstance(u, UploadFile) and u.filename]
-    if len(uploads) > settings.upload_max_files:
+    if len(uploads) + kept > settings.upload_max_files:
         errors["photos"] = "count"
         return data, photos, errors
     for upload in uploads:
@@ -92,9 +101,9 @@ async def _checked(
                 check_photo(upload.filename or "", raw, settings.upload_max_bytes, settings.upload_max_pixels)
             )
         except UploadError as exc:
-            errors["photos"] = exc.code
-            values["photo_name"] = exc.filename
-            break
+            if "photos" not in errors:
+                errors["photos"] = exc.code
+                values["photo_name"] = exc.filename
     return data, photos, errors
 
 
@@ -104,22 +113,22 @@ def _save(
     key: str | None,
     values: dict[str, str],
     data: ComplaintIn,
-    stored: list[tuple[Photo, Stored]],
+    stored: list[KeptPhoto],
 ) -> tuple[str, steps.FollowUp | None]:
     """Register the complaint with its stored photos (or find the one this form already sent)."""
     if key is not None and (first := idempotency.recall(session, key)) is not None:
         return first.body, None
     taken = steps.intake(ctx.core, session, data, None, ctx.now())
     complaint = taken.complaint
-    for photo, item in stored:
+    for photo in stored:
         session.add(
             ComplaintAttachment(
                 complaint_id=complaint.id,
                 filename=photo.filename,
                 content_type=photo.content_type,
-                size=item.size,
-                sha256=item.sha256,
-                stored_name=item.stored_name,
+                size=photo.stored.size,
+                sha256=photo.stored.sha256,
+                stored_name=photo.stored.stored_name,
                 uploaded_at=ctx.now(),
             )
         )
@@ -129,11 +138,92 @@ def _save(
     return complaint.reference, taken.follow_up
 
 
+async def _post_complaint(ctx: WebContext, request: Request) -> Response:
+    """An online complaint sent: saved with its photos, or the form again with what was written kept."""
+    settings = ctx.settings
+    store = ctx.store
+    form = await request.form(
+        max_files=settings.upload_max_files + 1, max_fields=30, max_part_size=settings.upload_max_bytes + 1024
+    )
+    values = {name: text(form, name) for name in _FIELDS}
+    token = text(form, "form_token")
+    pending = PendingPhotos(store, links.secret_key(settings))
+    # photos kept pending from an earlier try, less those the resident ticked to remove
+    named = [v for v in form.getlist("kept_photo") if isinstance(v, str)]
+    removed = {v for v in form.getlist("remove_photo") if isinstance(v, str)}
+    kept, lost = pending.read([ref for ref in named if ref not in removed])
+    chosen = any(isinstance(u, UploadFile) and u.filename for u in form.getlist("photos"))
+
+    async def again(errors: dict[str, str], status: int, photos: list[KeptPhoto], dropped: bool = False) -> Response:
+        """The form once more, what was written kept, its photos listed."""
+        if lost:
+            errors.setdefault("photos", "lost")
+        listed = [(pending.reference(p), p.filename) for p in photos]
+        return await _complaint_form(ctx, request, values, errors, status, token, listed, dropped)
+
+    if not csrf_ok(request.session, form.get(CSRF_FIELD)):
+        return await again({"form": "csrf"}, 400, kept, chosen)
+    key = f"web:complaint:{token}" if _FORM_TOKEN.fullmatch(token) else None
+    if key is not None and (first := await ctx.core.run(lambda s: idempotency.recall(s, key))) is not None:
+        return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)  # sent again
+    refusal = ctx.intake.admit(client_key(request))
+    if refusal is not None:
+        code = "rate" if refusal.limit == "address" else "busy"
+        return retry_after(await again({"form": code}, 429, kept, chosen), refusal.retry_after)
+    for photo in pending.read([ref for ref in named if ref in removed])[0]:
+        await asyncio.to_thread(pending.discard, photo)
+    data, photos, errors = await _checked(ctx, request, form, values, len(kept))
+    dropped = errors.get("photos") == "count"
+    try:  # every new photo waits pending until the complaint is saved with it
+        for new in photos:
+            kept.append(await asyncio.to_thread(pending.put, new, ctx.now()))
+    except (StorageFull, TooLarge) as exc:
+        log.warning("photos of an online complaint not stored: %s", exc)
+        errors.setdefault("photos", "storage")
+        return await again(errors, 507, kept, True)
+    if errors or data is None or lost:
+        return await again(errors, 422, kept, dropped)
+    valid = data
+    claimed: list[KeptPhoto] = []
+
+    async def release() -> None:
+        """Put the photos claimed for a complaint that was not saved back to pending."""
+        for photo in claimed:
+            await asyncio.to_thread(pending.release, photo)
+
+    for photo in kept:
+        try:
+            claimed.append(await asyncio.to_thread(pending.claim, photo))
+        except FileNotFoundError:  # swept, or taken by this form sent twice at once
+            await release()
+            if key is not None and (first := await ctx.core.run(lambda s: idempotency.recall(s, key))):
+                return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)
+            left = [p for p in kept if p is not photo]
+            return await again({"photos": "lost"}, 422, left)
+    try:
+        reference, created = await ctx.core.run(lambda s: _save(ctx, s, key, values, valid, claimed))
+    except BaseException as exc:
+        if isinstance(exc, InvalidInput):
+            await release()
+            return await again({exc.field: field_refusal(exc)}, 422, claimed)
+        for photo in claimed:  # nothing half-written: no file without its complaint
+            store.delete(photo.stored.stored_name)
+        if isinstance(exc, IntegrityError) and key is not None:  # sent twice at once: the first stands
+            first = await ctx.core.run(lambda s: idempotency.recall(s, key))
+            if first is not None:
+                return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)
+        raise
+    if created is not None:
+        ctx.follow([created])
+    else:
+        for photo in claimed:
+            store.delete(photo.stored.stored_name)
+    return RedirectResponse(f"/complaints/submitted/{reference}", status_code=303)
+
+
 def router(ctx: WebContext) -> APIRouter:
     """The residents' pages."""
     web = APIRouter()
-    settings = ctx.settings
-    store = ctx.store
 
     @web.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
@@ -145,52 +235,7 @@ def router(ctx: WebContext) -> APIRouter:
 
     @web.post("/complaints/new", response_class=HTMLResponse)
     async def post_complaint(request: Request) -> Response:
-        form = await request.form(
-            max_files=settings.upload_max_files + 1, max_fields=30, max_part_size=settings.upload_max_bytes + 1024
-        )
-        values = {name: text(form, name) for name in _FIELDS}
-        token = text(form, "form_token")
-        if not csrf_ok(request.session, form.get(CSRF_FIELD)):
-            return await _complaint_form(ctx, request, values, {"form": "csrf"}, 400, token)
-        key = f"web:complaint:{token}" if _FORM_TOKEN.fullmatch(token) else None
-        if key is not None and (first := await ctx.core.run(lambda s: idempotency.recall(s, key))) is not None:
-            return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)  # sent again
-        refusal = ctx.intake.admit(client_key(request))
-        if refusal is not None:
-            code = "rate" if refusal.limit == "address" else "busy"
-            page = await _complaint_form(ctx, request, values, {"form": code}, 429, token)
-            return retry_after(page, refusal.retry_after)
-        data, photos, errors = await _checked(ctx, request, form, values)
-        if errors or data is None:
-            return await _complaint_form(ctx, request, values, errors, 422, token)
-        valid = data
-        stored: list[tuple[Photo, Stored]] = []
-        try:
-            for photo in photos:  # files first; their rows go in with the complaint, in one transaction
-                stored.append((photo, await asyncio.to_thread(store.save, photo.data, photo.filename, now=ctx.now())))
-        except (StorageFull, TooLarge) as exc:
-            for _, item in stored:
-                store.delete(item.stored_name)
-            log.warning("photos of an online complaint not stored: %s", exc)
-            return await _complaint_form(ctx, request, values, {"photos": "storage"}, 507, token)
-        try:
-            reference, created = await ctx.core.run(lambda s: _save(ctx, s, key, values, valid, stored))
-        except BaseException as exc:
-            for _, item in stored:  # nothing half-written: no file without its complaint
-                store.delete(item.stored_name)
-            if isinstance(exc, InvalidInput):
-                return await _complaint_form(ctx, request, values, {exc.field: field_refusal(exc)}, 422, token)
-            if isinstance(exc, IntegrityError) and key is not None:  # sent twice at once: the first stands
-                first = await ctx.core.run(lambda s: idempotency.recall(s, key))
-                if first is not None:
-                    return RedirectResponse(f"/complaints/submitted/{first.body}", status_code=303)
-            raise
-        if created is not None:
-            ctx.follow([created])
-        else:
-            for _, item in stored:
-                store.delete(item.stored_name)
-        return RedirectResponse(f"/complaints/submitted/{reference}", status_code=303)
+        return await _post_complaint(ctx, request)
 
     @web.get("/complaints/submitted/{reference}", response_class=HTMLResponse)
     async def submitted(request: Request, reference: str) -> Response:

@@ -1,5 +1,6 @@
 """Revisits by id: a work order's revisit record (R-RV-4..6; a complaint's is recorded on the
-complaint's action page) and a supervisor's review of any done one (R-RV-9)."""
+complaint's action page), the whole record of any done one with its signature (R-RV-8), and a
+supervisor's review of it (R-RV-9)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from estatecare.services.people import Actor, require_role
 from estatecare.services.schemas import ReviewIn, RowIdInPath
 from estatecare.webapp.context import WebContext
 from estatecare.webapp.forms import errors as form_errors
-from estatecare.webapp.forms import step_input, text
+from estatecare.webapp.forms import field_refusal, step_input, text
 from estatecare.webapp.security import CSRF_FIELD
 from models.enums import RevisitMethod, Satisfaction
 
@@ -59,6 +60,12 @@ def router(ctx: WebContext) -> APIRouter:
         actor = await ctx.require_staff(request)
         return await _revisit_page(ctx, request, actor, revisit_id, {}, {}, 200)
 
+    @web.get("/staff/revisits/{revisit_id}/signature.png")
+    async def revisit_signature(request: Request, revisit_id: RowIdInPath) -> Response:
+        actor = await ctx.require_staff(request)
+        png = await ctx.core.run(lambda s: revisits.signature_png(s, actor, revisit_id))
+        return Response(png, media_type="image/png", headers={"X-Content-Type-Options": "nosniff"})
+
     @web.post("/staff/revisits/{revisit_id}", response_class=HTMLResponse)
     async def order_revisit_post(request: Request, revisit_id: RowIdInPath) -> Response:
         actor = await ctx.require_staff(request)
@@ -72,8 +79,7 @@ def router(ctx: WebContext) -> APIRouter:
         except ValidationError as exc:
             return await _revisit_page(ctx, request, actor, revisit_id, values, form_errors(exc), 422)
         except InvalidInput as exc:
-            message = str(exc).split(": ", 1)[-1]
-            return await _revisit_page(ctx, request, actor, revisit_id, values, {exc.field: message}, 422)
+            return await _revisit_page(ctx, request, actor, revisit_id, values, {exc.field: field_refusal(exc)}, 422)
         ctx.follow(done.follow_ups)
         reference = done.answer.work_order or ctx.gettext(request, "suggestion revisit no. %(id)s") % {"id": revisit_id}
         return ctx.render(request, "done.html", reference=reference, op="revisit", work_order=True)

@@ -177,7 +177,7 @@ def test_a_written_complaint_reaches_leadership(client: TestClient, world: World
     world.run_intake(ref)
     [mail] = world.mails("escalation", ref)
     assert mail.recipient_email.startswith("deputy-gm@") and mail.context["kind"] == "written"
-    assert "complainant_phone" not in mail.context and mail.context["masked_phone"] == "139****0001"
+    assert "complainant_phone" not in mail.context and mail.context["masked_phone"] == "*******0001"
 
 
 def test_a_missed_resolution_deadline_escalates_one_level_exactly_once(client: TestClient, world: World) -> None:
@@ -275,7 +275,7 @@ def test_the_register_filters_and_hides_contact_from_people_not_handling_the_cas
     assert {i["reference"] for i in overdue["items"]} == {ref, other}
     seen = client.get(f"/api/complaints/{other}", headers=world.auth("engineering-2")).json()
     assert seen["contact_visible"] is False and seen["complainant_name"] is None
-    assert seen["contact_phone"] == "139****0002"
+    assert seen["contact_phone"] == "*******0002"
     mine = client.get(f"/api/complaints/{ref}", headers=world.auth("engineering-1")).json()
     assert mine["contact_visible"] is True and mine["complainant_name"] == "黃先生"
     client.post(f"/api/complaints/{ref}/resolution", json={"result": "已修好"}, headers=world.auth("engineering-1"))

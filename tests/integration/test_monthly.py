@@ -449,5 +449,6 @@ def test_the_summary_is_emailed_once_with_the_spreadsheet_unless_forced(world: W
 
     html = render("monthly_summary", en, "en", "Asia/Shanghai").html
     assert "Revisit handling rate" in html and "MISSED" in html
-    md = monthly_report.markdown(report)
-    assert "| 翠湖花園 | 維修滿意率 | 66.7% | >= 98.0% | ✘ **MISSED** |" in md
+    assert "| 翠湖花園 | 維修滿意率 | 66.7% | >= 98.0% | ✘ **未達標** |" in monthly_report.markdown(report)
+    md = monthly_report.markdown(report, Locale.EN)
+    assert "| 翠湖花園 | Repair satisfaction | 66.7% | >= 98.0% | ✘ **MISSED** |" in md

@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from estatecare.cli import app as cli
+from models.policy import DEFAULT_POLICY_FILE
 from tests.integration.test_monthly import _estate, _hand_data, _orders, local
 from tests.lifecycle_support import World
 
@@ -51,7 +52,19 @@ def test_the_commands_report_and_sample(world: World, tmp_path: Path, monkeypatc
     xlsx = tmp_path / "nov.xlsx"
     out = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--xlsx", str(xlsx)])
     assert out.exit_code == 0, out.output
-    assert "| 翠湖花園 | 維修滿意率 | 66.7% | >= 98.0% | ✘ **MISSED** |" in out.output
+    assert "| 翠湖花園 | 維修滿意率 | 66.7% | >= 98.0% | ✘ **未達標** |" in out.output  # the policy's language
+    assert "MISSED" not in out.output and "Timezone" not in out.output and "時間以中國時間計" in out.output
+    english = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--lang", "en"])
+    assert "| 翠湖花園 | Repair satisfaction | 66.7% | >= 98.0% | ✘ **MISSED** |" in english.output
+    assert "Times in China Time." in english.output and "月度" not in english.output
+    hans = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--lang", "zh-Hans"])
+    assert "| 全公司 | 维修满意率 |" in hans.output and "# 月度统计 2026-11" in hans.output
+    policy = tmp_path / "english.toml"  # a company whose language is English: its report by default
+    policy.write_text(DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace('"zh-Hant"', '"en"'), encoding="utf-8")
+    monkeypatch.setenv("ESTATECARE_POLICY_FILE", str(policy))
+    english = runner.invoke(cli, ["report", "monthly", "--month", "2026-11"])
+    assert english.exit_code == 0 and "# Monthly summary 2026-11" in english.output, english.output
+    monkeypatch.delenv("ESTATECARE_POLICY_FILE")
     assert load_workbook(xlsx).sheetnames == ["回訪用戶月統計表", "目標達成", "投訴統計", "整改措施"]
 
     out = runner.invoke(cli, ["report", "monthly", "--month", "2026-11", "--estate", "NB", "--json"])

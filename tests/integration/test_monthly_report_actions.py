@@ -136,8 +136,8 @@ def test_a_finished_month_counts_what_was_past_its_deadline_and_open_at_its_end(
     assert (counts["open"], counts["overdue"]) == (5, 3)  # open 1-5; overdue 1, 2, 3
     assert report.overdue_basis == "month_end" and report.overdue_as_at == local(2026, 12, 1, 0)
     assert report.overdue_label == "逾期（截至 2026-12-01 00:00）"
-    md = monthly_report.markdown(report)
-    assert "逾期（截至 2026-12-01 00:00）" in md and "Overdue as at 2026-12-01 00:00 (Asia/Shanghai)" in md
+    assert "逾期（截至 2026-12-01 00:00）" in monthly_report.markdown(report)
+    assert "Overdue as at 2026-12-01 00:00 (Asia/Shanghai)" in monthly_report.markdown(report, Locale.EN)
 
 
 def _actions_data(world: World) -> dict[str, int]:
@@ -260,7 +260,8 @@ def test_corrective_actions_are_listed_from_rectifications_and_unsatisfied_revis
                   "Asia/Shanghai").html  # fmt: skip
     assert "WO-CH-1" in html and "next revisit 2026-11-21" in html
     md = monthly_report.markdown(report)
-    assert "## 整改措施 Corrective actions: 3" in md and "| 翠湖花園 | 不滿意回訪 | WO-CH-1 | 一般維修 |" in md
+    assert "## 整改措施：3" in md and "| 翠湖花園 | 不滿意回訪 | WO-CH-1 | 一般維修 |" in md
+    assert "## Corrective actions: 3" in monthly_report.markdown(report, Locale.EN)
     sheet = load_workbook(io.BytesIO(monthly_report.workbook(report)))["整改措施"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert [(r[0], r[1], r[2]) for r in rows] == [

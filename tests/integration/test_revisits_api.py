@@ -238,7 +238,7 @@ def test_the_service_centre_records_a_sampled_orders_revisit_in_the_web_app(clie
     again = client.get(path)
     assert "此回訪已記錄" in again.text and 'id="revisit-form"' not in again.text
     r = client.post(path, data={**form, "refusal_note": "再記一次", "next_reply_at": "2026-12-03"})
-    assert r.status_code == 409 and "already done" in r.text
+    assert r.status_code == 409 and "此步驟已不再開放" in r.text
     assert len(re.findall(r'href="(/staff/revisits/\d+)"', client.get("/staff").text)) == 5  # 4 left, 1 follow-up
     # a handler may open nothing here
     client.cookies.clear()
@@ -437,7 +437,7 @@ def test_a_supervisor_signs_the_review_in_the_web_app(client: TestClient, world:
     # the visitor sees the record, and that another supervisor reviews it: no form
     sign_in(client, "reception")
     page = client.get(path).text
-    assert "此回訪由你記錄" in page and 'id="review-form"' not in page
+    assert "此回訪由您記錄" in page and 'id="review-form"' not in page
     assert f'href="{path}"' not in client.get("/staff").text
     client.cookies.clear()
 
@@ -445,7 +445,8 @@ def test_a_supervisor_signs_the_review_in_the_web_app(client: TestClient, world:
     assert f'href="{path}"' in client.get("/staff").text and "審核回訪記錄" in client.get("/staff").text
     page = client.get(path)
     assert page.status_code == 200 and 'id="review-form"' in page.text and "簽署審核意見" in page.text
-    assert f"reception-ch@{DOMAIN}" in page.text and "已簽名" in page.text  # the record under review
+    assert "陳美玲" in page.text and f'src="{path}/signature.png"' in page.text  # the record under review
+    assert f"reception-ch@{DOMAIN}" not in page.text  # names, not addresses
     english = client.get(path, params={"lang": "en"}).text
     assert "Supervisor's review" in english and "Sign the review" in english
     simplified = client.get(path, params={"lang": "zh-Hans"}).text
@@ -459,7 +460,7 @@ def test_a_supervisor_signs_the_review_in_the_web_app(client: TestClient, world:
     r = client.post(url, data={"opinion": "記錄完整，可存檔", "csrf_token": _csrf(page.text)}, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == f"{path}#review"
     done = client.get(path).text
-    assert 'id="review-done"' in done and "記錄完整，可存檔" in done and f"supervisor-ch@{DOMAIN}" in done
+    assert 'id="review-done"' in done and "記錄完整，可存檔" in done and '<dd id="reviewer">李志強</dd>' in done
     assert 'id="review-form"' not in done
     assert f'href="{path}"' not in client.get("/staff").text  # off the supervisor's tasks
     row = _row(world, revisit_id)

@@ -122,7 +122,7 @@ LABELS: dict[str, _T] = {
     "renovation": ("裝修", "装修", "Renovation"),
     # categories (R-AS-1)
     "facility": ("設施故障", "设施故障", "Facility failure"),
-    "service": ("服務質量", "服务质量", "Service quality"),
+    "service": ("服務質素", "服务质量", "Service quality"),
     "environment": ("環境問題", "环境问题", "Environment"),
     "safety": ("安全問題", "安全问题", "Safety"),
     "other": ("其他", "其他", "Other"),
@@ -140,6 +140,33 @@ LABELS: dict[str, _T] = {
     "major": ("重大投訴", "重大投诉", "Major complaint"),
     "deadline_missed": ("逾期升級", "逾期升级", "Missed deadline"),
     "written": ("書面投訴", "书面投诉", "Written complaint"),
+    # the markdown report (the summary flow's artifact, ``estatecare report monthly``)
+    "md_title": ("月度統計 {month}", "月度统计 {month}", "Monthly summary {month}"),
+    "md_times": ("時間以{zone}計。{as_at}。", "时间以{zone}计。{as_at}。", "Times in {zone}. {as_at}."),
+    "c_scope": ("範圍", "范围", "Scope"),
+    "c_kpi": ("指標", "指标", "KPI"),
+    "c_value": ("數值", "数值", "Value"),
+    "c_target": ("目標", "目标", "Target"),
+    "c_result": ("結果", "结果", "Result"),
+    "kpi_met": ("✔ 達標", "✔ 达标", "✔ met"),
+    "kpi_missed": ("✘ **未達標**", "✘ **未达标**", "✘ **MISSED**"),
+    "kpi_no_data": ("無數據", "无数据", "no data"),
+    "c_invalid": ("無效", "无效", "Invalid"),
+    "c_repeat": ("重複", "重复", "Repeat"),
+    "c_escalations": ("升級", "升级", "Escalations"),
+    "c_response_on_time": ("及時響應", "及时响应", "Response on time"),
+    "c_resolution_on_time": ("及時處理", "及时处理", "Resolved on time"),
+    "c_late_share": ("遲錄比例", "迟录比例", "Late share"),
+    "c_actions": ("整改", "整改", "Actions"),
+    "t_actions_count": ("整改措施：{n}", "整改措施：{n}", "Corrective actions: {n}"),
+    # the command line's own lines
+    "cli_wrote": ("已寫入 {path}", "已写入 {path}", "wrote {path}"),
+    "cli_queued": ("已排隊發送 {n} 封電郵", "已排队发送 {n} 封邮件", "{n} email(s) queued"),
+    "cli_sent_before": (
+        "（之前已發送；如要再發送，請加上 --force）",
+        "（之前已发送；如要再发送，请加上 --force）",
+        " (sent before; --force to resend)",
+    ),
 }
 
 _INDEX = {Locale.ZH_HANT: 0, Locale.ZH_HANS: 1, Locale.EN: 2}
