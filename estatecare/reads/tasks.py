@@ -123,10 +123,13 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
                 or_(Revisit.visitor_id.is_(None), Revisit.visitor_id != actor.id),
             )
         ):
+            if order_ref is None and complaint_ref is None:  # a suggestion revisit (R-RV-2): its own subject
+                source = suggestion_source(session, r, sees_contact=False)
+                complaint_ref, complaint_text = str(source.get("subject") or ""), str(source.get("suggestion") or "")
             tasks.append(
                 Task(
                     "review",
-                    order_ref or complaint_ref,
+                    order_ref or complaint_ref or "",
                     (order_text if order_ref else complaint_text) or "",
                     None,
                     False,

@@ -146,6 +146,13 @@ def test_a_suggestion_made_during_a_revisit_gets_its_own_revisit_outside_the_com
     [again] = [rv for rv in revisits(world, kind=RevisitKind.SUGGESTION) if rv.source_revisit_id == suggestion.id]
     assert answer["suggestion_revisit_id"] == again.id
     assert world.complaint(ref).status == "closed"
+    # the done suggestion revisit waits for another supervisor's review (R-RV-9), named by its subject
+    with world.core.transaction() as s:
+        set_password(s, f"manager-ch@{DOMAIN}", PASSWORD)
+    sign_in(client, "manager")
+    home = client.get("/staff")
+    assert home.status_code == 200, home.text
+    assert f'href="/staff/revisits/{suggestion.id}"' in home.text and ref in home.text
 
 
 def test_a_suggestion_made_during_a_work_orders_revisit_gets_its_own_revisit(client: TestClient, world: World) -> None:
