@@ -42,25 +42,63 @@ def db_upgrade(revision: str = "head") -> None:
 def seed_demo_cmd(
     if_empty: Annotated[bool, typer.Option(help="Do nothing when the database has data.")] = False,
     code: Annotated[str, typer.Option(help="Estate code.")] = "CH",
+    history: Annotated[
+        bool,
+        typer.Option(
+            help="Seed the three demo estates (CH, HB, SZ) with a year of complaints, work orders, "
+            "monthly draws and reports, as `estatecare run` does."
+        ),
+    ] = False,
+    now: Annotated[
+        str,
+        typer.Option(
+            help="With --history: when the history ends, ISO 8601 with its offset "
+            "(e.g. 2026-11-18T11:00+08:00); the same moment gives the same history. Default: now."
+        ),
+    ] = "",
 ) -> None:
-    """Create a demo estate with buildings, units, departments, staff and residents."""
-    from estatecare.app import App
+    """Create a demo estate with buildings, units, departments, staff and residents (with --history,
+    three estates with a year of history)."""
+    from datetime import UTC, datetime
 
+    from sqlalchemy import select
+
+    from estatecare.app import App
+    from estatecare.demo import database_is_empty, seed_demo, write_demo_tokens
+    from estatecare.demo.history import WORLD, seed_demo_world
+    from models import Estate
+
+    moment = datetime.now(UTC)
+    if now:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError:
+            _fail(f"--now {now!r} is not an ISO 8601 moment (e.g. 2026-11-18T11:00+08:00)")
+        if moment.tzinfo is None:
+            _fail("--now needs its offset (e.g. 2026-11-18T11:00+08:00)")
+    if history and code != "CH":
+        _fail("--history seeds the estates CH, HB and SZ: leave --code out")
     core = App.from_settings()
     with core.transaction() as session:
-        from estatecare.demo import database_is_empty, seed_demo
-
         if if_empty and not database_is_empty(session):
             typer.echo("database has data: demo not seeded")
             return
-        staff = seed_demo(session, core.policy, code=code)
-    tokens = core.settings.var_dir / f"demo-tokens-{code}.txt"
-    tokens.write_text("".join(f"{s.email}\t{s.role.value}\t{s.token}\n" for s in staff), encoding="utf-8")
-    tokens.chmod(0o600)
-    typer.echo(f"demo estate {code} seeded: {len(staff)} staff; API tokens in {tokens}")
+        codes = [w.code for w in WORLD] if history else [code]
+        taken = sorted(session.scalars(select(Estate.code).where(Estate.code.in_(codes))))
+        if taken:
+            _fail(f"{'estates' if len(taken) > 1 else 'estate'} {', '.join(taken)} already there: demo not seeded")
+        if history:
+            seeded = seed_demo_world(session, core, moment)
+        else:
+            seeded = {code: seed_demo(session, core.policy, code=code)}
     from estatecare.webapp.accounts import write_demo_passwords
 
-    typer.echo(f"web app sign-in passwords in {write_demo_passwords(core, code)}")
+    for estate, staff in seeded.items():
+        tokens = write_demo_tokens(core.settings.var_dir, estate, staff)
+        typer.echo(f"demo estate {estate} seeded: {len(staff)} staff; API tokens in {tokens}")
+        typer.echo(f"web app sign-in passwords in {write_demo_passwords(core, estate)}")
+    if history:
+        typer.echo(f"with a year of history up to {moment.astimezone(core.policy.tz):%Y-%m-%d %H:%M}")
 
 
 @policy_app.command("check")

@@ -1,8 +1,9 @@
 """The main job on embedded defaults: ``estatecare run``.
 
-Migrates, seeds demo data into an empty database, then supervises four processes: the
-local mail catcher, a local Prefect server with its UI, the web app (REST API,
-dispatcher, intake sweep) and the flow server (every deployment and schedule). It prints
+Migrates, seeds demo data (three estates with a year of history) into an empty database,
+then supervises four processes: the local mail catcher, a local Prefect server with its UI,
+the web app (REST API, dispatcher, intake sweep) and the flow server (every deployment and
+schedule). It prints
 "running" once every one of them answers, restarts one that dies (the others keep
 serving) and stops them all cleanly on Ctrl-C.
 """
@@ -20,7 +21,8 @@ import httpx
 
 from estatecare import mailcatcher, prefect_server
 from estatecare.app import App
-from estatecare.demo import database_is_empty, seed_demo
+from estatecare.demo import database_is_empty, write_demo_tokens
+from estatecare.demo.history import seed_demo_world
 from estatecare.migrate import upgrade
 from estatecare.settings import Settings
 from estatecare.supervisor import Child, Supervisor
@@ -35,14 +37,7 @@ def run() -> None:
     core = App.from_settings()
     settings = core.settings
     upgrade(settings.db_url)
-    with core.transaction() as session:
-        seeded = seed_demo(session, core.policy) if database_is_empty(session) else []
-    if seeded:
-        tokens = settings.var_dir / "demo-tokens-CH.txt"
-        tokens.write_text("".join(f"{s.email}\t{s.role.value}\t{s.token}\n" for s in seeded), encoding="utf-8")
-        tokens.chmod(0o600)
-        print(f"demo data seeded ({len(seeded)} staff; API tokens in {tokens})", flush=True)
-        print(f"web app sign-in passwords in {write_demo_passwords(core)}", flush=True)
+    seed_world(core)
     core.engine.dispose()
 
     env = prefect_server.prefect_env(settings.var_dir, settings.prefect_port)
@@ -95,6 +90,28 @@ def run() -> None:
         print("stopping ...", flush=True)
         supervisor.stop_all()
         print("stopped.", flush=True)
+
+
+def seed_world(core: App) -> None:
+    """Seed the demo estates with a year of history into an empty database, and list each estate's
+    API tokens and web sign-in passwords under var/ (the company-wide leaders with the first)."""
+    started = time.monotonic()
+    with core.transaction() as session:
+        seeded = seed_demo_world(session, core, datetime.now(UTC)) if database_is_empty(session) else {}
+    if not seeded:
+        return
+    count = sum(len(staff) for staff in seeded.values())
+    print(
+        f"demo data seeded in {time.monotonic() - started:.0f} s: {len(seeded)} estates with a year of complaints, "
+        f"work orders, monthly draws and reports ({count} staff)",
+        flush=True,
+    )
+    for code, staff in seeded.items():
+        tokens = write_demo_tokens(core.settings.var_dir, code, staff)
+        print(
+            f"  {code}: API tokens in {tokens}; web app sign-in passwords in {write_demo_passwords(core, code)}",
+            flush=True,
+        )
 
 
 def children(settings: Settings, api: str, *, with_catcher: bool) -> list[Child]:

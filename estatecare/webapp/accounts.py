@@ -6,12 +6,12 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from estatecare.services.errors import NotFound
 from estatecare.webapp.security import hash_password
-from models import Staff
+from models import Estate, Staff
 
 if TYPE_CHECKING:
     from estatecare.app import App
@@ -36,10 +36,15 @@ def end_sessions(session: Session, staff_id: int) -> None:
     session.execute(update(Staff).where(Staff.id == staff_id).values(session_version=Staff.session_version + 1))
 
 
-def give_demo_passwords(session: Session) -> dict[str, str]:
-    """A random password for every staff member who has none (demo set-up); email -> password."""
+def give_demo_passwords(session: Session, estate_code: str | None = None) -> dict[str, str]:
+    """A random password for every staff member who has none (demo set-up): of estate ``estate_code``
+    and the company-wide leaders, or (None) of every estate; email -> password."""
+    query = select(Staff).where(Staff.password_hash.is_(None))
+    if estate_code is not None:
+        estate = select(Estate.id).where(Estate.code == estate_code).scalar_subquery()
+        query = query.where(or_(Staff.estate_id == estate, Staff.estate_id.is_(None)))
     given: dict[str, str] = {}
-    for staff in session.scalars(select(Staff).where(Staff.password_hash.is_(None)).order_by(Staff.id)):
+    for staff in session.scalars(query.order_by(Staff.id)):
         password = secrets.token_urlsafe(9)
         staff.password_hash = hash_password(password)
         given[staff.email] = password
@@ -47,9 +52,10 @@ def give_demo_passwords(session: Session) -> dict[str, str]:
 
 
 def write_demo_passwords(core: App, code: str = "CH") -> Path:
-    """Give demo staff without a password one, and list them in ``var/demo-passwords-<code>.txt`` (mode 600)."""
+    """Give the staff of estate ``code`` (and company-wide leaders) without a password one, and list
+    them in ``var/demo-passwords-<code>.txt`` (mode 600)."""
     with core.transaction() as session:
-        given = give_demo_passwords(session)
+        given = give_demo_passwords(session, code)
     path = Path(core.settings.var_dir) / f"demo-passwords-{code}.txt"
     with path.open("a", encoding="utf-8") as fh:
         fh.writelines(f"{email}\t{password}\n" for email, password in given.items())
