@@ -106,7 +106,7 @@ def task_context(ctx: WebContext, session: Session, actor: Actor, reference: str
     return page
 
 
-def _spend(session: Session, claim: links.LinkClaim | None, at: datetime) -> None:
+def spend_link(session: Session, claim: links.LinkClaim | None, at: datetime) -> None:
     """Mark the email link ``claim`` used, in the transaction of the step it was sent for."""
     if claim is not None:
         session.add(UsedLink(jti=claim.jti, staff_id=claim.staff_id, path=claim.path[:300], used_at=at))
@@ -206,7 +206,7 @@ def router(ctx: WebContext) -> APIRouter:
             return await action_page(request, reference, task, token, values, refused, 422, actor)
         at = ctx.now()
         ends_task = steps.STEPS[op].ends_task
-        also = (lambda s: _spend(s, claim, at)) if ends_task else None
+        also = (lambda s: spend_link(s, claim, at)) if ends_task else None
         try:
             done = await steps.run_step(ctx.core, op, reference, data, actor, at, also=also)
         except InvalidInput as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -17,7 +18,7 @@ from models import Revisit
 from models.enums import RevisitKind, RevisitMethod
 from tests.integration.test_keeping_informed import assigned, post, resolved_and_confirmed
 from tests.integration.test_webapp import sign_in
-from tests.lifecycle_support import DOMAIN, PASSWORD, SIGNATURE_PNG, World
+from tests.lifecycle_support import DOMAIN, PASSWORD, SIGNATURE_PNG, World, csrf_in
 
 ON_SITE = {"method": "on_site", "satisfaction": "satisfied", "signature_png_base64": SIGNATURE_PNG}
 
@@ -174,3 +175,22 @@ def test_a_suggestion_made_during_a_work_orders_revisit_gets_its_own_revisit(cli
     listed = client.get("/api/revisits", params={"done": "false"}, headers=world.auth("manager")).json()
     [item] = [i for i in listed["items"] if i["id"] == suggestion.id]
     assert item["subject"] == order_ref and item["suggestion"] == "維修前請先電話通知"
+
+
+def test_the_visitor_records_a_suggestion_revisit_from_the_signed_link_of_the_task_email(
+    client: TestClient, world: World
+) -> None:
+    ref = revisit_due(client, world)
+    post(client, world, ref, "revisits", "manager", {**ON_SITE, "suggestions": "希望大堂加裝座椅"})
+    [suggestion] = revisits(world, kind=RevisitKind.SUGGESTION)
+    [task] = [m for m in world.mails("revisit_task") if m.context["kind"] == "suggestion"]
+    link = urlsplit(task.context["action_url"])
+    token = parse_qs(link.query)["t"][0]
+    page = client.get(f"{link.path}?{link.query}")  # nobody signed in: the link names the visitor
+    assert page.status_code == 200 and 'id="revisit-form"' in page.text, page.text
+    form = {"csrf_token": csrf_in(page.text), "t": token, "method": "phone", "satisfaction": "satisfied"}
+    r = client.post(link.path, data=form)
+    assert r.status_code == 200, r.text
+    [done] = [rv for rv in revisits(world, kind=RevisitKind.SUGGESTION) if rv.id == suggestion.id]
+    assert done.done_at is not None and done.visitor_id is not None
+    assert client.get(f"{link.path}?{link.query}").status_code == 410  # the link is spent with the step
