@@ -246,7 +246,7 @@ def test_the_reply_letter_shows_the_reply_and_the_numbers_once_there_is_one(clie
     )
     assert r.status_code == 200, r.text
     invalid = client.get(f"/staff/complaints/{other}/letter")
-    assert invalid.status_code == 200 and explanation in invalid.text and "尊敬的住戶" in invalid.text
+    assert invalid.status_code == 200 and explanation in invalid.text and "親愛的住戶" in invalid.text
 
 
 def test_the_letter_is_only_for_staff_who_may_see_the_complainant(client: TestClient, world: World) -> None:
