@@ -85,21 +85,60 @@ def report_monthly(
         typer.echo(label("cli_queued", locale).format(n=len(queued)) + again, err=True)
 
 
+def _later_draws(core: App, key: str, estate: str | None) -> list[tuple[str, str]]:
+    """Estates not drawn for ``key`` but drawn for a later month: (name, latest month)."""
+    from sqlalchemy import exists, func, select
+    from sqlalchemy.orm import aliased
+
+    from models import Estate, SamplingDraw
+
+    this = aliased(SamplingDraw)
+    same = exists().where(this.estate_id == Estate.id, this.month == key)
+    q = (
+        select(Estate.name, func.max(SamplingDraw.month))
+        .join(SamplingDraw, SamplingDraw.estate_id == Estate.id)
+        .where(SamplingDraw.month > key, ~same)
+        .group_by(Estate.id, Estate.name)
+        .order_by(Estate.code)
+    )
+    if estate is not None:
+        q = q.where(Estate.code == estate)
+    with core.sessions() as session:
+        return [(name, month) for name, month in session.execute(q)]
+
+
 def sample_cmd(
     month: Annotated[str, typer.Option(help="The month, YYYY-MM (e.g. 2026-11).")],
     estate: Annotated[str | None, typer.Option(help="One estate's code; default: every estate.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the draws as JSON.")] = False,
+    lang: Annotated[
+        Locale | None, typer.Option(help="The output's language; default: the company's (the policy's default_locale).")
+    ] = None,
 ) -> None:
     """Draw the month's sample of general repair and cleaning orders (R-RV-6); again prints the same draw."""
     from estatecare.services import sampling
     from estatecare.services.errors import NotFound
+    from estatecare.services.monthly_report.labels import label, local_time
+    from models.sampling import month_key
 
-    year, mon = _month(month)
     core = _core()
+    locale = lang or core.policy.company.default_locale
+    try:
+        year, mon = parse_month(month)
+    except ValueError:
+        typer.echo(label("cli_bad_month", locale).format(value=month), err=True)
+        raise typer.Exit(2) from None
     try:
         results = sampling.draw_all(core, year, mon, datetime.now(UTC), estate)
-    except (NotFound, sampling.DrawOrderError) as exc:
-        typer.echo(str(exc), err=True)
+    except NotFound:
+        typer.echo(label("cli_no_estate", locale).format(code=estate), err=True)
+        raise typer.Exit(2) from None
+    except sampling.DrawOrderError:
+        later = label("list_separator", locale).join(
+            label("cli_later_draw", locale).format(estate=name, month=m)
+            for name, m in _later_draws(core, month_key(year, mon), estate)
+        )
+        typer.echo(label("cli_draw_order", locale).format(later=later), err=True)
         raise typer.Exit(2) from None
     if as_json:
         out = [
@@ -123,13 +162,20 @@ def sample_cmd(
         ]
         typer.echo(json.dumps(out, ensure_ascii=False, indent=2))
         return
-    tz = core.policy.tz
+    timezone = core.policy.company.timezone
     for r in results:
-        typer.echo(
-            f"{r.estate_code} {r.month}: {r.size} of {r.population} orders, {r.on_site} on site, "
-            f"rule {r.rule}, seed {r.seed}, cutoff {r.cutoff_at.astimezone(tz):%Y-%m-%d %H:%M}, "
-            f"revisits due before {r.revisits_due_at.astimezone(tz):%Y-%m-%d}"
-            + (" (drawn before)" if not r.created else "")
+        line = label("sample_draw", locale).format(
+            estate=r.estate_name,
+            month=r.month,
+            population=r.population,
+            size=r.size,
+            on_site=r.on_site,
+            rule=label(f"rule_{r.rule}", locale),
+            seed=r.seed,
+            cutoff=local_time(r.cutoff_at, timezone),
+            due=local_time(r.revisits_due_at, timezone)[:10],
         )
+        typer.echo(line + ("" if r.created else label("sample_drawn_before", locale)))
         for n, i in enumerate(r.items, 1):
-            typer.echo(f"  {n:>2}. {i.work_order_ref}  {i.unit_label or '-'}  {i.kind}  {i.method.value}")
+            cells = (i.work_order_ref, i.unit_label or "—", label(i.kind, locale), label(f"method_{i.method}", locale))
+            typer.echo(f"  {n:>2}. " + "  ".join(cells))

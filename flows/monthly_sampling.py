@@ -32,7 +32,7 @@ async def monthly_sampling_flow(month: str | None = None, estate: str | None = N
     await acreate_table_artifact(
         table=rows or [{"estate": estate or "*", "work_order": "(none)"}],
         key=f"sample-list-{month}",
-        description=f"Monthly sample {month} (R-RV-6): revisit each order before the 5th of next month.",
+        description=f"Monthly sample {month}: revisit each order before the 5th of next month.",
     )
     print(f"{month}: {len(rows)} work order(s) sampled")
     await deliver()

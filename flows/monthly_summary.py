@@ -30,7 +30,7 @@ async def monthly_summary_flow(month: str | None = None, estate: str | None = No
     await acreate_markdown_artifact(
         markdown=markdown,
         key=f"monthly-summary-{month}",
-        description=f"Monthly summary {month} against the targets (R-KP-2)",
+        description=f"Monthly summary {month} against the targets",
     )
     print(f"{month}: {len(queued)} summary email(s) queued")
     await deliver()

@@ -67,7 +67,8 @@ async def job_revisits(estate: str | None = None) -> int:
 
 @task(name="monthly-summary", task_run_name="summary {month}")
 async def summary(month: str, estate: str | None = None, force: bool = False) -> tuple[str, list[int]]:
-    """Build the month's report and queue it to leadership with the .xlsx; returns (markdown, queued ids)."""
+    """Build the month's report and queue it to leadership with the .xlsx; returns (markdown in the
+    company's language, queued ids)."""
     core = current_app()
     year, mon = parse_month(month)
     now = runtime.now()
@@ -75,7 +76,7 @@ async def summary(month: str, estate: str | None = None, force: bool = False) ->
     def work(session: Any) -> tuple[str, list[int]]:
         report = monthly_report.build_report(core, session, year, mon, estate, generated_at=now)
         queued = monthly_report.queue_summary(core, session, report, force=force, now=now)
-        return monthly_report.markdown(report), queued
+        return monthly_report.markdown(report, core.policy.company.default_locale), queued
 
     markdown, queued = await asyncio.to_thread(in_transaction, core.sessions, work)
     get_run_logger().info("summary %s: %s email(s) queued%s", month, len(queued), "" if queued else " (sent before)")

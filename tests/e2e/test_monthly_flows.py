@@ -72,4 +72,4 @@ def test_the_summary_flow_emails_leadership_once_with_the_spreadsheet(
     assert attachments == ["monthly-revisit-statistics-2026-11.xlsx"]
     assert asyncio.run(monthly_summary_flow("2026-11", force=True)) == 2
     markdown = asyncio.run(artifact("monthly-summary-2026-11"))
-    assert isinstance(markdown, str) and "維修滿意率" in markdown and "MISSED" in markdown
+    assert isinstance(markdown, str) and "維修滿意率" in markdown and "未達標" in markdown

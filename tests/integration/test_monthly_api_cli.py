@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import re
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -73,14 +77,97 @@ def test_the_commands_report_and_sample(world: World, tmp_path: Path, monkeypatc
 
     bad = runner.invoke(cli, ["report", "monthly", "--month", "2026-13"])
     assert bad.exit_code == 2 and "YYYY-MM" in bad.output
+
+
+def _without(text: str, *names: str) -> str:
+    """``text`` without work-order references and the given names (data, not wording)."""
+    text = re.sub(r"WO-[\w-]+", "", text)
+    for name in names:
+        text = text.replace(name, "")
+    return text
+
+
+def test_the_sample_command_speaks_the_companys_language(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``estatecare sample`` (R-RV-6): names, not codes, in the policy's language unless --lang says otherwise."""
+    monkeypatch.setenv("ESTATECARE_DATABASE_URL", world.core.settings.db_url)
+    monkeypatch.setenv("ESTATECARE_VAR_DIR", str(tmp_path))
+    _orders(world.core, _estate(world.core), [local(2026, 11, d, 10) for d in range(1, 8)])
+    runner = CliRunner()
+
     unknown = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "XX"])
-    assert unknown.exit_code == 2 and "no estate with code 'XX'" in unknown.output
+    assert unknown.exit_code == 2 and unknown.output == "沒有代碼為「XX」的小區\n"
+    bad = runner.invoke(cli, ["sample", "--month", "2026-13", "--lang", "zh-Hans"])
+    assert bad.exit_code == 2 and bad.output == "月份格式须为 YYYY-MM（例如 2026-11），而非“2026-13”\n"
 
     first = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH"])
     assert first.exit_code == 0, first.output
-    assert first.output.startswith("CH 2026-11: 5 of 7 orders, 3 on site")
+    head, *items = first.output.splitlines()
+    assert re.fullmatch(
+        r"翠湖花園 2026-11：7 張派工單中抽取 5 張（3 張上門回訪）；分級抽樣，隨機種子 \d+；"
+        r"截至 2026-11-30 18:00；回訪須於 2026-12-05 前完成",
+        head,
+    ), head
+    assert len(items) == 5 and all(line.endswith("1座 101  一般維修  上門") for line in items[:3])
+    assert all(line.endswith("  一般維修  電話") for line in items[3:])
+    assert not re.search(r"[A-Za-z_]", _without(first.output)), first.output  # no code, no English
+    assert not re.search(r"\d:\d\d:\d\d", first.output)  # times without seconds
+
     again = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH"])
-    assert again.output.replace(" (drawn before)", "") == first.output and "(drawn before)" in again.output
+    assert again.output.replace("（此前已抽取）", "") == first.output and "（此前已抽取）" in again.output
+    english = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH", "--lang", "en"])
+    assert english.exit_code == 0, english.output
+    assert english.output.startswith("翠湖花園 2026-11: 5 of 7 orders, 3 on site; tiered rule, seed ")
+    assert "; cutoff 2026-11-30 18:00; revisits due before 2026-12-05 (drawn before)\n" in english.output
+    assert english.output.count("  Repair  on site\n") == 3 and english.output.count("  Repair  by phone\n") == 2
+    assert not re.search(r"[\u3000-\u9fff\uff00-\uffef]", _without(english.output, "翠湖花園", "1座"))
+    hans = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH", "--lang", "zh-Hans"])
+    assert "7 张派工单中抽取 5 张" in hans.output and hans.output.count("一般维修  电话") == 2
+
+    # an earlier month after a later one is refused, naming the estate
+    late = runner.invoke(cli, ["sample", "--month", "2026-10", "--estate", "CH"])
+    assert late.exit_code == 2 and late.output == "月份須依次抽樣：翠湖花園（2026-11）已抽取較後月份的樣本\n"
+    late_en = runner.invoke(cli, ["sample", "--month", "2026-10", "--lang", "en"])
+    assert late_en.output == "months are drawn in order: already drawn for a later month: 翠湖花園 (2026-11)\n"
+
+    policy = tmp_path / "english.toml"  # a company whose language is English: English by default
+    policy.write_text(DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace('"zh-Hant"', '"en"'), encoding="utf-8")
+    monkeypatch.setenv("ESTATECARE_POLICY_FILE", str(policy))
+    default = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH"])
+    assert default.exit_code == 0 and default.output == english.output, default.output
+    chinese = runner.invoke(cli, ["sample", "--month", "2026-11", "--estate", "CH", "--lang", "zh-Hant"])
+    assert chinese.output == again.output
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"), [("zh-Hant", "# 月度統計 2026-11"), ("en", "# Monthly summary 2026-11")]
+)
+def test_the_summary_task_writes_its_markdown_in_the_companys_language(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str, heading: str
+) -> None:
+    """The Prefect artifact of the summary (R-KP-1) follows the policy's default_locale."""
+    from estatecare import runtime
+    from estatecare.app import App
+    from estatecare.settings import Settings
+    from tasks import monthly
+
+    _hand_data(world.core)
+    policy = tmp_path / "policy.toml"
+    policy.write_text(
+        DEFAULT_POLICY_FILE.read_text(encoding="utf-8").replace('"zh-Hant"', f'"{language}"'), encoding="utf-8"
+    )
+    core = App.from_settings(Settings(database_url=world.core.settings.db_url, var_dir=tmp_path, policy_file=policy))
+    monkeypatch.setattr(monthly, "get_run_logger", lambda: logging.getLogger("monthly-summary"))
+    runtime.use_app(core)
+    runtime.use_clock(lambda: datetime(2026, 12, 1, 1, 0, tzinfo=UTC))
+    try:
+        markdown, queued = asyncio.run(monthly.summary.fn("2026-11"))
+    finally:
+        runtime.use_app(None)
+        runtime.use_clock(None)
+        core.engine.dispose()
+    assert markdown.startswith(heading + "\n") and len(queued) == 2, markdown[:200]
 
 
 def test_every_monthly_deployment_has_its_schedule_in_the_policy_timezone(world: World) -> None:

@@ -254,7 +254,7 @@ def test_corrective_actions_are_listed_from_rectifications_and_unsatisfied_revis
     assert tables[Locale.ZH_HANS]["整改措施（3）"]["rows"][1][0] == "不满意回访"
     en_rows = tables[Locale.EN]["Corrective actions (3)"]["rows"]
     assert en_rows[1][2:4] == ["Facility failure", "工程部"]
-    assert en_rows[1][6] == f"assigned · {now_handling.name} · next revisit 2026-11-25"
+    assert en_rows[1][6] == f"being handled · {now_handling.name} · next revisit 2026-11-25"
     assert en_rows[2][6] == "next revisit 2026-11-21"
     html = render("monthly_summary", monthly_report.email_context(report, report.company, Locale.EN), "en",
                   "Asia/Shanghai").html  # fmt: skip

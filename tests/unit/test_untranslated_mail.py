@@ -227,6 +227,7 @@ class Term:
     hant: str
     hans: str
     labels: tuple[str, ...]
+    code: str = ""
 
 
 def glossary() -> list[Term]:
@@ -239,7 +240,7 @@ def glossary() -> list[Term]:
         cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.startswith("|") else []
         if len(cells) == 6 and cells[0] != "Concept" and not cells[0].startswith("---"):
             labels = tuple(re.findall(r"`([^`]+)`", cells[5]))
-            terms.append(Term(table, cells[0], cells[2], cells[3], cells[4], labels))
+            terms.append(Term(table, cells[0], cells[2], cells[3], cells[4], labels, cells[1].strip("`")))
     return terms
 
 

@@ -46,14 +46,14 @@ LABELS: dict[str, _T] = {
     "t_category": ("按投訴性質", "按投诉性质", "By category"),
     "t_service_area": ("按服務範疇", "按服务范畴", "By service area"),
     "t_department": ("按責任部門", "按责任部门", "By department"),
-    "t_estate": ("按管理處", "按管理处", "By estate"),
+    "t_estate": ("按小區", "按小区", "By estate"),
     "t_revisits": ("回訪統計", "回访统计", "Revisits"),
     "t_escalations": ("升級", "升级", "Escalations"),
     "c_name": ("項目", "项目", "Item"),
     "c_count": ("件數", "件数", "Count"),
     "c_valid": ("有效", "有效", "Valid"),
     "c_rate": ("比率", "比率", "Rate"),
-    "c_estate": ("管理處", "管理处", "Estate"),
+    "c_estate": ("小區", "小区", "Estate"),
     "c_complaints": ("投訴", "投诉", "Complaints"),
     "c_open": ("未結", "未结", "Open"),
     "c_overdue": ("逾期", "逾期", "Overdue"),
@@ -102,16 +102,16 @@ LABELS: dict[str, _T] = {
     "c_follow_up": ("跟進", "跟进", "What followed"),
     "c_late": ("遲錄", "迟录", "Late"),
     "c_share": ("比例 %", "比例 %", "Share %"),
-    "c_assignee": ("處理人", "处理人", "Handler"),
+    "c_assignee": ("處理人員", "处理人员", "Handler"),
     "c_next_revisit": ("下次回訪", "下次回访", "Next revisit"),
     "next_revisit": ("下次回訪", "下次回访", "next revisit"),
     "more_actions": ("另有 {n} 項，見完整報告", "另有 {n} 项，见完整报告", "{n} more in the full report"),
     # complaint states (what followed an unsatisfied revisit, R-RV-11)
-    "status_received": ("已登記", "已登记", "received"),
+    "status_received": ("已受理", "已受理", "received"),
     "status_assessed": ("已評估", "已评估", "assessed"),
     "status_invalid": ("無效", "无效", "invalid"),
-    "status_assigned": ("已派單處理", "已派单处理", "assigned"),
-    "status_resolved": ("待部門確認", "待部门确认", "resolved, awaiting confirmation"),
+    "status_assigned": ("處理中", "处理中", "being handled"),
+    "status_resolved": ("已處理，待確認", "已处理，待确认", "resolved, awaiting confirmation"),
     "status_revisit_due": ("待回訪", "待回访", "revisit due"),
     "status_reopened": ("已重開", "已重开", "reopened"),
     "status_closed": ("已結案", "已结案", "closed"),
@@ -127,7 +127,7 @@ LABELS: dict[str, _T] = {
     "safety": ("安全問題", "安全问题", "Safety"),
     "other": ("其他", "其他", "Other"),
     # service areas (R-AS-1, seed 001)
-    "housing": ("房管", "房管", "Housing"),
+    "housing": ("房管", "房管", "Housing management"),
     "security": ("治安", "治安", "Security"),
     "vehicles": ("車輛", "车辆", "Vehicles"),
     "cleaning": ("清潔", "清洁", "Cleaning"),
@@ -167,6 +167,39 @@ LABELS: dict[str, _T] = {
         "（之前已发送；如要再发送，请加上 --force）",
         " (sent before; --force to resend)",
     ),
+    # ``estatecare sample``: the monthly draw (R-RV-6)
+    "sample_draw": (
+        "{estate} {month}：{population} 張派工單中抽取 {size} 張（{on_site} 張上門回訪）；"
+        "{rule}，隨機種子 {seed}；截至 {cutoff}；回訪須於 {due} 前完成",
+        "{estate} {month}：{population} 张派工单中抽取 {size} 张（{on_site} 张上门回访）；"
+        "{rule}，随机种子 {seed}；截至 {cutoff}；回访须于 {due} 前完成",
+        "{estate} {month}: {size} of {population} orders, {on_site} on site; "
+        "{rule}, seed {seed}; cutoff {cutoff}; revisits due before {due}",
+    ),
+    "sample_drawn_before": ("（此前已抽取）", "（此前已抽取）", " (drawn before)"),
+    "rule_tiered": ("分級抽樣", "分级抽样", "tiered rule"),
+    "rule_percent": ("按百分比抽樣", "按百分比抽样", "percentage rule"),
+    "rule_percent_capped_households": (
+        "按百分比抽樣（以住戶數為上限）",
+        "按百分比抽样（以住户数为上限）",
+        "percentage rule capped by households",
+    ),
+    "method_on_site": ("上門", "上门", "on site"),
+    "method_phone": ("電話", "电话", "by phone"),
+    "method_letter": ("信函", "信函", "by letter"),
+    "cli_bad_month": (
+        "月份格式須為 YYYY-MM（例如 2026-11），而非「{value}」",
+        "月份格式须为 YYYY-MM（例如 2026-11），而非“{value}”",
+        "month must look like 2026-11 (YYYY-MM), got '{value}'",
+    ),
+    "cli_no_estate": ("沒有代碼為「{code}」的小區", "没有代码为“{code}”的小区", "no estate with code '{code}'"),
+    "cli_draw_order": (
+        "月份須依次抽樣：{later}已抽取較後月份的樣本",
+        "月份须依次抽样：{later}已抽取较后月份的样本",
+        "months are drawn in order: already drawn for a later month: {later}",
+    ),
+    "cli_later_draw": ("{estate}（{month}）", "{estate}（{month}）", "{estate} ({month})"),
+    "list_separator": ("、", "、", ", "),
 }
 
 _INDEX = {Locale.ZH_HANT: 0, Locale.ZH_HANS: 1, Locale.EN: 2}
