@@ -15,15 +15,17 @@ import os
 import shutil
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import uvicorn
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import select
 
 from estatecare.app import App
@@ -39,6 +41,21 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 def chromium_path() -> str | None:
     """Debian's chromium (installed by the Makefile's set-up step), never a Playwright download."""
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@contextmanager
+def launched_chromium() -> Iterator[Browser]:
+    """Debian's chromium under Playwright's sync API: missing, a failure in CI and a skip elsewhere."""
+    path = chromium_path()
+    if path is None:
+        message = "chromium is not installed (make .venv/.installed installs Debian's chromium as root)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"])
+        yield browser
+        browser.close()
 
 
 @dataclass

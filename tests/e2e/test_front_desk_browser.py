@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, expect
 
 from estatecare.app import App
 from estatecare.demo import seed_demo
@@ -19,7 +19,7 @@ from estatecare.migrate import upgrade
 from estatecare.server import create_app
 from estatecare.settings import Settings
 from estatecare.webapp.accounts import set_password
-from tests.e2e.browser_support import ARTIFACTS, IN_CI, PHONE_WIDTH, Checker, Site, chromium_path
+from tests.e2e.browser_support import ARTIFACTS, PHONE_WIDTH, Checker, Site, launched_chromium
 from tests.smtp_server import free_port
 
 PASSWORD = "demo-password-1"
@@ -29,17 +29,8 @@ DOMAIN = "estatecare.localhost"
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One chromium for this module (Playwright's sync API is closed before other modules run)."""
-    path = chromium_path()
-    if path is None:
-        message = "chromium is not installed (make .venv/.installed installs Debian's chromium as root)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    driver: Playwright
-    with sync_playwright() as driver:
-        b = driver.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"])
+    with launched_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from estatecare.app import App
 from estatecare.demo.history import seed_demo_world
@@ -24,7 +24,7 @@ from estatecare.migrate import upgrade
 from estatecare.server import create_app
 from estatecare.settings import Settings
 from estatecare.webapp.accounts import set_password
-from tests.e2e.browser_support import ARTIFACTS, IN_CI, PHONE_WIDTH, Checker, Site, chromium_path
+from tests.e2e.browser_support import ARTIFACTS, PHONE_WIDTH, Checker, Site, launched_chromium
 from tests.smtp_server import free_port
 
 PASSWORD = "demo-password-1"
@@ -46,16 +46,8 @@ READERS = ("manager", "gm")
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    path = chromium_path()
-    if path is None:
-        message = "chromium is not installed (make .venv/.installed installs Debian's chromium as root)"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as driver:
-        b = driver.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"])
+    with launched_chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

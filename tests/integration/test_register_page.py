@@ -16,13 +16,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from estatecare.mailcatcher import MailCatcher
 from estatecare.server import create_app
 from estatecare.webapp.i18n import time_left, translations
 from models.enums import Locale
-from tests.e2e.browser_support import IN_CI, PHONE_WIDTH, Checker, Site, chromium_path
+from tests.e2e.browser_support import PHONE_WIDTH, Checker, Site, launched_chromium
 from tests.integration import test_staff_home as home
 from tests.integration.test_staff_home import PEOPLE, REGISTER_ROW, as_person, keys, register_refs
 from tests.lifecycle_support import PASSWORD, World
@@ -146,15 +146,8 @@ def test_the_deadline_badge_in_each_language() -> None:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     """Debian's chromium (never a Playwright download); skipped where it is not installed."""
-    path = chromium_path()
-    if path is None:
-        if IN_CI:
-            pytest.fail("chromium is not installed")
-        pytest.skip("chromium is not installed (make .venv/.installed installs Debian's chromium as root)")
-    with sync_playwright() as driver:
-        b = driver.chromium.launch(executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"])
+    with launched_chromium() as b:
         yield b
-        b.close()
 
 
 def test_on_a_phone_the_tables_become_cards_and_nothing_scrolls_sideways(
