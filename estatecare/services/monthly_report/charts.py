@@ -13,14 +13,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
-from typing import Literal
-
-import pygal
-from pygal.style import Style
+from typing import TYPE_CHECKING, Literal
 
 from estatecare.services.monthly_report.labels import label
 from estatecare.services.monthly_report.trends import MonthFigures
 from models.enums import Category, Locale, ServiceArea
+
+if TYPE_CHECKING:  # pygal is imported when a chart is drawn: the web process starts without it
+    import pygal
+    from pygal.style import Style
 
 _T = tuple[str, str, str]  # zh-Hant, zh-Hans, en
 _INDEX = {Locale.ZH_HANT: 0, Locale.ZH_HANS: 1, Locale.EN: 2}
@@ -77,6 +78,8 @@ class Chart:
 
 def _style(locale: Locale, colours: Sequence[str]) -> Style:
     fonts = f'{_FONTS[locale]}, "WenQuanYi Micro Hei", sans-serif'
+    from pygal.style import Style
+
     return Style(
         font_family=fonts,
         background="#ffffff",
@@ -156,6 +159,8 @@ def render_svg(
         # pygal's own sheets, and the drawing shrinks to a narrower column (page or email)
         "css": ["file://style.css", "file://graph.css", f"inline:#chart-{chart_id}{{max-width:100%;height:auto}}"],
     }
+    import pygal
+
     chart: pygal.Graph
     if kind == "bar":
         chart = pygal.StackedBar(
