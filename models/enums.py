@@ -117,6 +117,29 @@ class WorkOrderKind(StrEnum):
     OTHER = "other"
 
 
+class Trade(StrEnum):
+    """What a repair or service request is about (報修): the trade that does it routes it (R-HD-2)."""
+
+    WATER = "water"
+    ELECTRICAL = "electrical"
+    DOORS_WINDOWS = "doors_windows"
+    LIFTS = "lifts"
+    CLEANING = "cleaning"
+    RENOVATION_APPLICATION = "renovation_application"
+    RENOVATION_COMPLETION = "renovation_completion"
+    OTHER = "other"
+
+
+class WorkOrderStatus(StrEnum):
+    """Where a job stands: requested, dispatched (派工), on site, completed (完工), closed after its revisit."""
+
+    REQUESTED = "requested"
+    DISPATCHED = "dispatched"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    CLOSED = "closed"
+
+
 class EscalationKind(StrEnum):
     """Why a complaint went up the chain (R-HD-3)."""
 

@@ -41,6 +41,9 @@ class Step(StrEnum):
     CLOSE = "close"
     ATTACHMENTS = "attachments"  # list, open and upload
     WORK_ORDER = "work_order"  # register a work order (linked to a complaint of its estate)
+    JOB_REQUEST = "job_request"  # register a resident's repair or service request (phone, walk-in)
+    JOB_REASSIGN = "job_reassign"  # give a job to another technician of its department
+    JOB_WORK = "job_work"  # record a job's arrival on site and its completion
 
 
 class Condition(StrEnum):
@@ -129,6 +132,17 @@ MATRIX: dict[Step, Rule] = {
     Step.CLOSE: Rule((_grant(SUPERVISORS),), "R-RV-14"),
     Step.ATTACHMENTS: Rule(_HANDLING, "R-IN-6", "the complaint's files are confidential like its contact"),
     Step.WORK_ORDER: Rule((_grant(EVERYONE),), "R-RV-4..6", "linked only to a complaint of the same estate"),
+    Step.JOB_REQUEST: Rule((_grant(EVERYONE),), "R-IN-1, R-HD-2", "residents request on the web without signing in"),
+    Step.JOB_REASSIGN: Rule(
+        (_grant({Role.DEPARTMENT_HEAD}, Condition.DEPARTMENT), _grant(SUPERVISORS)),
+        "R-HD-2",
+        "the job's department: its head reassigns within it",
+    ),
+    Step.JOB_WORK: Rule(
+        (_grant(EVERYONE, Condition.ASSIGNEE), _grant({Role.DEPARTMENT_HEAD}, Condition.DEPARTMENT)),
+        "R-HD-4",
+        "the assignee is the technician the job is dispatched to; the head of the job's department",
+    ),
 }
 
 

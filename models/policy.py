@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from models.enums import Category, Locale, Role, ServiceArea, Severity, Urgency, WorkOrderKind
+from models.enums import Category, Locale, Role, ServiceArea, Severity, Trade, Urgency, WorkOrderKind
 
 Positive = Annotated[int, Field(gt=0)]
 Share = Annotated[float, Field(ge=0, le=1)]
@@ -215,6 +215,24 @@ class Summary(_Section):
     time: dt.time = dt.time(9, 0)
 
 
+class Repairs(_Section):
+    """Repair and service requests: the department each trade goes to (R-HD-2), and how soon the
+    technician is on site (a time the resident booked is kept instead for a normal job)."""
+
+    routing: dict[Trade, str] = {
+        Trade.WATER: "engineering",
+        Trade.ELECTRICAL: "engineering",
+        Trade.DOORS_WINDOWS: "engineering",
+        Trade.LIFTS: "engineering",
+        Trade.CLEANING: "cleaning",
+        Trade.RENOVATION_APPLICATION: "management_office",
+        Trade.RENOVATION_COMPLETION: "management_office",
+        Trade.OTHER: "management_office",
+    }
+    urgent_on_site_minutes: Positive = 30
+    normal_on_site_hours: Positive = 24
+
+
 DEFAULT_DEPARTMENTS = {
     "engineering": "工程部",
     "security": "保安部",
@@ -252,6 +270,7 @@ class Policy(_Section):
         ServiceArea.COMMUNITY: "customer_service",
         ServiceArea.CONVENIENCE: "customer_service",
     }
+    repairs: Repairs = Repairs()
     assessment: Assessment = Assessment()
     duplicates: Duplicates = Duplicates()
     sampling: Sampling = Sampling()
@@ -275,6 +294,19 @@ class Policy(_Section):
                     department,
                     f"one of the departments: {', '.join(sorted(self.departments))}",
                 )
+        for trade, department in self.repairs.routing.items():
+            if department not in self.departments:
+                raise _KeyError(
+                    f"repairs.routing.{trade.value}",
+                    department,
+                    f"one of the departments: {', '.join(sorted(self.departments))}",
+                )
+        if missing_trades := [t.value for t in Trade if t not in self.repairs.routing]:
+            raise _KeyError(
+                "repairs.routing",
+                sorted(self.repairs.routing),
+                f"a department for every trade; missing {missing_trades}",
+            )
         missing = [c.value for c in Category if c not in self.routing]
         if missing:
             raise _KeyError("routing", sorted(self.routing), f"a department for every category; missing {missing}")

@@ -9,7 +9,22 @@ from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, Uniqu
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
-from models.enums import RevisitKind, RevisitMethod, Role, Satisfaction, WorkOrderKind
+from models.enums import (
+    Channel,
+    Locale,
+    RevisitKind,
+    RevisitMethod,
+    Role,
+    Satisfaction,
+    Trade,
+    Urgency,
+    WorkOrderKind,
+    WorkOrderStatus,
+)
+from models.permissions import Person, may_see_contact
+
+#: A job someone is to do or is doing: it counts towards its technician's open jobs.
+OPEN_JOB_STATES = frozenset({WorkOrderStatus.DISPATCHED, WorkOrderStatus.ARRIVED})
 
 
 def is_satisfied(satisfaction: Satisfaction | str | None) -> bool:
@@ -39,7 +54,9 @@ def is_late_record(recorded_at: datetime, record_due: datetime) -> bool:
 
 
 class WorkOrder(Base):
-    """A job done for a resident (派工單). ``draw_id`` puts it in exactly one draw (R-RV-6)."""
+    """A job for a resident (派工單): requested, dispatched to a technician, done on site, revisited
+    (R-RV-4..6). Orders registered as finished are ``completed`` from the start. ``draw_id`` puts
+    it in exactly one draw (R-RV-6); ``version`` is an optimistic lock, as a complaint's."""
 
     __tablename__ = "work_order"
     __table_args__ = (
@@ -54,6 +71,7 @@ class WorkOrder(Base):
             postgresql_where=text("draw_id IS NULL"),
         ),
         Index("ix_work_order_estate_completed", "estate_id", "completed_at"),
+        Index("ix_work_order_handler_status", "handler_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +87,35 @@ class WorkOrder(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column()
     draw_id: Mapped[int | None] = mapped_column(ForeignKey("sampling_draw.id"))
+    status: Mapped[WorkOrderStatus] = mapped_column(
+        default=WorkOrderStatus.COMPLETED, server_default=WorkOrderStatus.COMPLETED.value
+    )
+    channel: Mapped[Channel | None] = mapped_column()
+    trade: Mapped[Trade | None] = mapped_column()  # None: registered as finished with its kind only
+    urgency: Mapped[Urgency] = mapped_column(default=Urgency.NORMAL, server_default=Urgency.NORMAL.value)
+    # the resident's contact for this job, confidential (R-IN-6)
+    contact_name: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="", server_default="")
+    locale: Mapped[Locale] = mapped_column(default=Locale.ZH_HANT, server_default=Locale.ZH_HANT.value)
+    preferred_at: Mapped[datetime | None] = mapped_column()  # the time the resident booked
+    on_site_due_at: Mapped[datetime | None] = mapped_column()
+    dispatched_at: Mapped[datetime | None] = mapped_column()
+    arrived_at: Mapped[datetime | None] = mapped_column()
+    work_done: Mapped[str] = mapped_column(Text, default="", server_default="")
+    materials: Mapped[str] = mapped_column(Text, default="", server_default="")
+    charge_cents: Mapped[int | None] = mapped_column()  # what the resident was charged, in cents
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary)  # the resident's sign-off
+    refusal_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    def contact_visible_to(self, person: Person) -> bool:
+        """Whether ``person`` may be shown the resident's name and contact (R-IN-6): the service
+        centre and supervisors, and the technician while the job is theirs and open."""
+        handled = self.status in OPEN_JOB_STATES
+        return may_see_contact(person, estate_id=self.estate_id, assignee_id=self.handler_id, handled=handled)
 
 
 class Revisit(Base):

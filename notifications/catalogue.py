@@ -53,6 +53,15 @@ CATALOGUE: dict[str, MessageSpec] = {
             "work arrangement notice: what, where, by when, link to act (R-HD-2, R-HD-3)",
         ),
         _spec(
+            "job_task",
+            "technician",
+            True,
+            "reference estate_name unit_label trade urgency description due_at preferred_at assigned_by action_url",
+            "a repair or service request dispatched to the technician: what, where, on site by when, the "
+            "resident's contact, a link to record arrival and completion; assigned_by empty when dispatched "
+            "automatically, unit_label empty for a shared area",
+        ),
+        _spec(
             "transfer_sheet",
             "superior",
             True,

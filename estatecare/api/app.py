@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from estatecare.api import attachments, complaints, health, intake, reports, revisits, steps, work_orders
+from estatecare.api import attachments, complaints, health, intake, repairs, reports, revisits, steps, work_orders
 from estatecare.api.context import api_context
 from estatecare.api.errors import add_handlers
 from estatecare.api.limits import BodyLimitMiddleware, BodyLimits
@@ -59,6 +59,7 @@ def create_api(
         complaints.router(ctx),
         steps.router(ctx),
         work_orders.router(ctx),
+        repairs.router(ctx, limits),
         revisits.router(ctx),
         reports.router(ctx),
         attachments.router(ctx),

@@ -80,7 +80,7 @@ ERRORS: dict[int, dict[str, Any]] = {
 
 #: Public operations with a body beyond their own declarations: intake may meet a rate limit,
 #: a retried Idempotency-Key still in flight, or a bad token (a token is optional there).
-PUBLIC_POSTS: dict[str, tuple[int, ...]] = {"/api/complaints": (401, 409, 429)}
+PUBLIC_POSTS: dict[str, tuple[int, ...]] = {"/api/complaints": (401, 409, 429), "/api/repairs": (401, 403, 429)}
 #: Staff operations that change no versioned state: no 409.
 NO_CONFLICT = {"/api/work-orders", "/api/complaints/{reference}/attachments"}
 

@@ -184,6 +184,14 @@ def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: 
     for r, code in rows:
         order = orders.get(r.work_order_id) if r.work_order_id else None
         resident = residents.get(order.resident_id) if order and order.resident_id else None
+        # a requested job carries the contact the resident gave; an order registered as finished, its resident's
+        name, phone = (
+            (order.contact_name, order.contact_phone)
+            if order and order.contact_name
+            else (resident.name, resident.phone)
+            if resident
+            else ("", "")
+        )
         source = suggestion_source(session, r, sees_contact)
         out.append(
             RevisitItem(
@@ -201,8 +209,8 @@ def items(session: Session, actor: Actor, rows: list[tuple[Revisit, str]], now: 
                 work_order_kind=order.kind.value if order else None,
                 sample_month=months.get(r.sample_item_id) if r.sample_item_id else None,
                 unit=units.get(unit_id) if (unit_id := unit_ids[r.id]) is not None else None,
-                resident_name=resident.name if resident and sees_contact else None,
-                resident_phone=(resident.phone if sees_contact else mask_phone(resident.phone)) if resident else "",
+                resident_name=name if name and sees_contact else None,
+                resident_phone=phone if sees_contact else mask_phone(phone),
                 done_at=r.done_at,
                 satisfaction=r.satisfaction.value if r.satisfaction else None,
                 answers={k: str(v) for k, v in (r.answers or {}).items() if v},

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.links import sign_url
-from models import Complaint, Estate, Notification, Revisit, Staff, Unit
+from models import Complaint, Estate, Notification, Revisit, Staff, Unit, WorkOrder
 from models.assessment import Suggestion
 from models.enums import Locale, Role
 from notifications.catalogue import mask_phone
@@ -412,5 +412,51 @@ def suggestion_revisit_task(
         "summary": suggestion,
         "action_url": f"{core.settings.base_url.rstrip('/')}/staff/revisits/{revisit.id}",
         **_contact(contact),
+    }
+    to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", None, core)
+
+
+def _job_contact(order: WorkOrder) -> dict[str, Any]:
+    return {
+        "complainant_name": order.contact_name,
+        "complainant_phone": order.contact_phone,
+        "complainant_email": order.contact_email,
+    }
+
+
+def job_task(core: App, session: Session, order: WorkOrder, technician: Staff, *, assigned_by: str) -> None:
+    """The job to the technician it is dispatched to: what, where, by when, the resident's contact,
+    and a signed link to record the arrival and the completion (派工)."""
+    estate = session.get(Estate, order.estate_id)
+    assert estate is not None and order.trade is not None
+    context = {
+        "reference": order.reference,
+        "estate_name": estate.name,
+        "unit_label": unit_label(session, order.unit_id),
+        "trade": order.trade.value,
+        "urgency": order.urgency.value,
+        "description": order.description,
+        "due_at": iso(order.on_site_due_at),
+        "preferred_at": iso(order.preferred_at),
+        "assigned_by": assigned_by,
+        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/work-orders/{order.reference}",
+        **_job_contact(order),
+    }
+    key = f"job_task:{order.reference}:{technician.id}:{iso(order.dispatched_at)}"
+    to_staff(session, technician, "job_task", context, key, None, core)
+
+
+def job_revisit_task(core: App, session: Session, order: WorkOrder, revisit: Revisit, visitor: Staff) -> None:
+    """A finished job's own revisit (R-RV-4, R-RV-5) to the visitor, with the resident's contact."""
+    context = {
+        "subject_ref": order.reference,
+        "kind": revisit.kind.value,
+        "method": revisit.method.value,
+        "sequence": revisit.sequence,
+        "unit_label": unit_label(session, order.unit_id),
+        "due_at": iso(revisit.due_at),
+        "summary": order.work_done or order.description,
+        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/revisits/{revisit.id}",
+        **_job_contact(order),
     }
     to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", None, core)

@@ -20,9 +20,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
+from estatecare.reads import repairs as repair_reads
 from estatecare.reads import revisits as revisit_reads
-from estatecare.services import lifecycle, revisits
+from estatecare.services import lifecycle, repairs, revisits
 from estatecare.services.people import Actor
+from estatecare.services.repair_schemas import ArrivalIn, CompletionIn, JobAccepted, ReassignmentIn, RepairIn
 from estatecare.services.schemas import (
     AssessmentIn,
     AssignmentIn,
@@ -44,6 +46,7 @@ from models import Complaint, Estate
 from models.enums import ComplaintStatus
 from models.permissions import Step
 from models.ref import Ref
+from models.revisit import is_satisfied
 
 
 class Then(StrEnum):
@@ -116,6 +119,7 @@ def _revisit(core: App, s: Session, target: Any, data: Any, actor: Actor | None,
 
 def _order_revisit(core: App, s: Session, target: Any, data: Any, actor: Actor | None, now: datetime) -> Applied:
     outcome = revisits.record_order_revisit(core, s, target, data, actor, now)
+    repairs.after_order_revisit(s, outcome.revisit, is_satisfied(data.satisfaction))
     raised = [outcome.new_complaint] if outcome.new_complaint else []
     return Applied(None, raised, revisits.recorded(outcome))
 
@@ -129,6 +133,21 @@ def _review(core: App, s: Session, target: Any, data: Any, actor: Actor | None, 
 def _open_letter(core: App, s: Session, target: Any, data: Any, actor: Actor | None, now: datetime) -> Applied:
     assert actor is not None
     return Applied(None, answer=revisits.answer_by_open_letter(s, actor, data, now))
+
+
+def _repair_request(core: App, s: Session, target: Any, data: Any, actor: Actor | None, now: datetime) -> Applied:
+    order = repairs.request_repair(core, s, data, actor, now)
+    return Applied(
+        None,
+        answer=JobAccepted(reference=order.reference, status=order.status.value, on_site_due_at=order.on_site_due_at),
+    )
+
+
+def _job(service: Callable[..., Any]) -> Apply:
+    """A step on a job (target: its reference), answering the job as the actor sees it."""
+    return lambda core, s, target, data, actor, now: Applied(
+        None, answer=repair_reads.job_view(s, actor, service(core, s, target, data, actor, now))
+    )
 
 
 STEPS: dict[str, StepRow] = {
@@ -146,6 +165,11 @@ STEPS: dict[str, StepRow] = {
     "open-letter": StepRow(OpenLetterIn, Step.REVISIT, _open_letter, None),
     "link": StepRow(LinkIn, Step.ASSESS, _moved(lifecycle.link), Then.NOTIFY, "duplicate"),
     "unlink": StepRow(UnlinkIn, Step.ASSESS, _moved(lifecycle.unlink), Then.INTAKE, "duplicate"),
+    # repair and service requests: a job is dispatched in the request's own transaction
+    "repair-request": StepRow(RepairIn, Step.JOB_REQUEST, _repair_request, None),
+    "job-reassign": StepRow(ReassignmentIn, Step.JOB_REASSIGN, _job(repairs.reassign), None),
+    "job-arrive": StepRow(ArrivalIn, Step.JOB_WORK, _job(repairs.arrive), None),
+    "job-complete": StepRow(CompletionIn, Step.JOB_WORK, _job(repairs.complete), None),
 }
 
 

@@ -1,4 +1,5 @@
-"""Work orders: a job done for a resident, registered by staff (R-RV-4..6)."""
+"""Work orders: a job done for a resident, registered by staff once finished (R-RV-4..6); live
+repair and service requests are ``repairs``."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ class WorkOrderOut(BaseModel):
     revisit_due_at: datetime | None
 
 
+def order_reference(core: App, estate_code: str, now: datetime) -> str:
+    """``WO-CH-261123-4F2A9C``: estate, local date, random part."""
+    return f"WO-{estate_code}-{now.astimezone(core.policy.tz):%y%m%d}-{secrets.token_hex(3).upper()}"
+
+
 def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Actor, now: datetime) -> WorkOrderOut:
     """Register a work order; jobs that need their own revisit get one (R-RV-4, R-RV-5). A linked
     complaint is of the order's estate; another estate's reference is answered like an unknown one."""
@@ -53,7 +59,7 @@ def create_work_order(core: App, session: Session, data: WorkOrderIn, actor: Act
     if data.completed_at is not None and data.completed_at.tzinfo is None:
         raise InvalidInput("completed_at", "give the time with its timezone offset")
     order = WorkOrder(
-        reference=f"WO-{estate.code}-{now.astimezone(core.policy.tz):%y%m%d}-{secrets.token_hex(3).upper()}",
+        reference=order_reference(core, estate.code, now),
         estate_id=estate.id,
         unit_id=unit_id,
         complaint_id=complaint_id,

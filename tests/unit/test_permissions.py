@@ -60,8 +60,12 @@ def expected(step: Step, role: Role, situation: str, case: Case) -> bool:
     pid, dept = SITUATIONS[situation]
     assigned, same_dept = pid == case.assignee_id, dept == case.department_id
     handling = role in SUPERVISORS or assigned or (role is R.DEPARTMENT_HEAD and same_dept)
-    if step in (Step.VIEW, Step.WORK_ORDER):
+    if step in (Step.VIEW, Step.WORK_ORDER, Step.JOB_REQUEST):
         return True
+    if step is Step.JOB_REASSIGN:  # a job's department head, or a supervisor (R-HD-2)
+        return role in SUPERVISORS or (role is R.DEPARTMENT_HEAD and same_dept)
+    if step is Step.JOB_WORK:  # the technician it is dispatched to, or its department's head
+        return assigned or (role is R.DEPARTMENT_HEAD and same_dept)
     if step in (Step.ASSESS, Step.CLOSE):
         return role in SUPERVISORS
     if step is Step.ASSIGN:

@@ -118,14 +118,20 @@ def revisit_subject(core: App, session: Session, revisit: Revisit) -> tuple[str,
     order = session.get(WorkOrder, root.work_order_id)
     assert order is not None
     resident = session.get(Resident, order.resident_id) if order.resident_id else None
+    if order.contact_name:  # a requested job: the contact the resident gave
+        name, phone, email, locale = order.contact_name, order.contact_phone, order.contact_email, order.locale
+    elif resident is not None:
+        name, phone, email, locale = resident.name, resident.phone, resident.email, resident.locale
+    else:
+        name, phone, email, locale = "", "", "", core.policy.company.default_locale
     return order.reference, Complaint(
         estate_id=order.estate_id,
         unit_id=order.unit_id,
         resident_id=order.resident_id,
-        complainant_name=resident.name if resident else "",
-        contact_phone=resident.phone if resident else "",
-        contact_email=resident.email if resident else "",
-        locale=resident.locale if resident else core.policy.company.default_locale,
+        complainant_name=name,
+        contact_phone=phone,
+        contact_email=email,
+        locale=locale,
     )
 
 

@@ -1,0 +1,237 @@
+"""Repair and service requests (報修 → 派工 → 完工 → 回訪): a resident's request becomes a live work
+order, dispatched at once to the least busy technician of its trade's department (R-HD-2), who
+records the arrival and the completion with the resident's sign-off; the finished job then gets
+the revisit its kind calls for (R-RV-4, R-RV-5) or waits for the month's draw (R-RV-6).
+
+Each function is one step of the step table (``steps.py``), in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from estatecare.app import App
+from estatecare.services import messages
+from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
+from estatecare.services.jobs import job_revisit
+from estatecare.services.people import Actor, check_step, department, staff_by_email
+from estatecare.services.records import unit_in_estate
+from estatecare.services.repair_schemas import ArrivalIn, CompletionIn, ReassignmentIn, RepairIn
+from estatecare.services.work_orders import order_reference
+from models import Estate, Revisit, Staff, WorkOrder
+from models.enums import Channel, Role, WorkOrderStatus
+from models.permissions import Case, Step
+from models.repairs import job_kind, next_status, on_site_due
+from models.revisit import OPEN_JOB_STATES
+
+
+def job_case(order: WorkOrder) -> Case:
+    """The facts of a job the permissions matrix decides on: its estate, department and technician."""
+    return Case(estate_id=order.estate_id, department_id=order.department_id, assignee_id=order.handler_id)
+
+
+def unknown_job(reference: str) -> NotFound:
+    """The answer for a job that does not exist, or is another estate's."""
+    return NotFound(f"no work order with reference {reference!r}")
+
+
+def job_for(
+    session: Session, reference: str, actor: Actor | None, step: Step, expected_version: int | None = None
+) -> WorkOrder:
+    """The job ``reference`` once ``actor`` may take ``step`` on it; another estate's is answered as an
+    unknown one, before its version is compared."""
+    order = session.scalar(select(WorkOrder).where(WorkOrder.reference == reference))
+    if order is None:
+        raise unknown_job(reference)
+    check_step(actor, step, job_case(order), hidden=unknown_job(reference))
+    if expected_version is not None and order.version != expected_version:
+        raise ConflictError(
+            f"work order {reference} changed since version {expected_version} "
+            f"(now version {order.version}, status {order.status.value}); reload and try again"
+        )
+    return order
+
+
+def _move(order: WorkOrder, step: str) -> None:
+    after = next_status(order.status, step)
+    if after is None:
+        raise WrongState(f"work order {order.reference} is {order.status.value}: no {step} step now", order.status)
+    order.status = after
+
+
+def least_busy_technician(session: Session, department_id: int) -> Staff | None:
+    """The department's handler with the fewest open jobs (ties: the lowest id), else its head
+    with the fewest (R-HD-2); None when the department has nobody active."""
+    open_jobs = (
+        select(func.count(WorkOrder.id))
+        .where(WorkOrder.handler_id == Staff.id, WorkOrder.status.in_(list(OPEN_JOB_STATES)))
+        .correlate(Staff)
+        .scalar_subquery()
+    )
+    for role in (Role.HANDLER, Role.DEPARTMENT_HEAD):
+        person = session.scalar(
+            select(Staff)
+            .where(Staff.department_id == department_id, Staff.active.is_(True), Staff.role == role)
+            .order_by(open_jobs, Staff.id)
+            .limit(1)
+        )
+        if person is not None:
+            return person
+    return None
+
+
+def request_repair(core: App, session: Session, data: RepairIn, actor: Actor | None, now: datetime) -> WorkOrder:
+    """Register a request (the resident online without signing in, staff any channel) and dispatch it
+    at once to its trade's department (R-HD-2), the technician getting the job by email."""
+    if actor is None and data.channel is not Channel.ONLINE:
+        raise Forbidden(
+            "without a staff token only online requests are accepted: "
+            f"one by {data.channel.value} is registered by staff"
+        )
+    estate = session.scalar(select(Estate).where(Estate.code == data.estate))
+    if estate is None:
+        raise InvalidInput("estate", f"no estate with code {data.estate!r}")
+    check_step(actor, Step.JOB_REQUEST, Case(estate_id=estate.id), hidden=Forbidden("this estate is not yours"))
+    unit_id = unit_in_estate(session, estate, data.building, data.unit) if data.unit else None
+    if data.preferred_at is not None:
+        if data.preferred_at.tzinfo is None:
+            raise InvalidInput("preferred_at", "give the time with its timezone offset")
+        if data.preferred_at <= now:
+            raise InvalidInput("preferred_at", "must be in the future")
+    dept = department(session, estate.id, core.policy.repairs.routing[data.trade])
+    order = WorkOrder(
+        reference=order_reference(core, estate.code, now),
+        estate_id=estate.id,
+        unit_id=unit_id,
+        kind=job_kind(data.trade, data.urgency),
+        description=data.description,
+        department_id=dept.id,
+        created_at=now,
+        status=WorkOrderStatus.REQUESTED,
+        channel=data.channel,
+        trade=data.trade,
+        urgency=data.urgency,
+        contact_name=data.contact_name,
+        contact_phone=data.contact_phone,
+        contact_email=data.contact_email,
+        locale=data.locale,
+        preferred_at=data.preferred_at,
+        on_site_due_at=on_site_due(core.policy.repairs, now, data.urgency, data.preferred_at),
+    )
+    session.add(order)
+    session.flush()
+    technician = least_busy_technician(session, dept.id)
+    if technician is not None:  # else it waits, requested, for the department head to assign it
+        _dispatch_to(core, session, order, technician, "dispatch", now, assigned_by="")
+    return order
+
+
+def _dispatch_to(
+    core: App, session: Session, order: WorkOrder, technician: Staff, step: str, now: datetime, *, assigned_by: str
+) -> None:
+    _move(order, step)
+    order.handler_id = technician.id
+    order.dispatched_at = now
+    order.arrived_at = None
+    session.flush()
+    messages.job_task(core, session, order, technician, assigned_by=assigned_by)
+
+
+def reassign(
+    core: App, session: Session, reference: str, data: ReassignmentIn, actor: Actor | None, now: datetime
+) -> WorkOrder:
+    """Give the job to another active technician of its department (R-HD-2)."""
+    order = job_for(session, reference, actor, Step.JOB_REASSIGN, data.version)
+    try:
+        person = staff_by_email(session, data.staff_email)
+    except NotFound as exc:
+        raise InvalidInput("staff_email", str(exc)) from exc
+    if person.estate_id != order.estate_id:
+        raise InvalidInput("staff_email", "that person works for another estate")
+    if person.department_id != order.department_id:
+        raise Forbidden("a job is reassigned within its department: that person is of another department")
+    if person.id == order.handler_id:
+        raise WrongState(f"work order {order.reference} is already {person.name}'s", order.status)
+    _dispatch_to(core, session, order, person, "reassign", now, assigned_by=actor.name if actor else "")
+    return order
+
+
+def _when(field: str, value: datetime | None, now: datetime, not_before: datetime | None) -> datetime:
+    at = value or now
+    if at.tzinfo is None:
+        raise InvalidInput(field, "give the time with its timezone offset")
+    if at > now:
+        raise InvalidInput(field, "cannot be in the future")
+    if not_before is not None and at < not_before:
+        raise InvalidInput(field, f"cannot be before {not_before.isoformat()}")
+    return at
+
+
+def arrive(
+    core: App, session: Session, reference: str, data: ArrivalIn, actor: Actor | None, now: datetime
+) -> WorkOrder:
+    """The technician is on site: the arrival time against the on-site deadline (punctuality)."""
+    order = job_for(session, reference, actor, Step.JOB_WORK, data.version)
+    _move(order, "arrive")
+    order.arrived_at = _when("arrived_at", data.arrived_at, now, order.dispatched_at)
+    return order
+
+
+def _signature(data: CompletionIn) -> bytes:
+    """The resident's signature as a PNG (the schema asks for it or a refusal note, as on-site revisits, R-RV-8)."""
+    signature = b""
+    if data.signature_png_base64:
+        try:
+            signature = base64.b64decode(data.signature_png_base64, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput("signature_png_base64", "not valid base64") from exc
+        if not signature.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise InvalidInput("signature_png_base64", "the signature must be a PNG image")
+    return signature
+
+
+def complete(
+    core: App, session: Session, reference: str, data: CompletionIn, actor: Actor | None, now: datetime
+) -> WorkOrder:
+    """The job is done (完工): work, materials, charge, the resident's sign-off. Urgent and major jobs
+    get an immediate revisit, a renovation completion one on site (R-RV-4, R-RV-5), the service
+    centre being sent it with the resident's contact; other repair and cleaning jobs join the
+    month's draw (R-RV-6)."""
+    order = job_for(session, reference, actor, Step.JOB_WORK, data.version)
+    signature = _signature(data)
+    _move(order, "complete")
+    order.completed_at = _when("completed_at", data.completed_at, now, order.arrived_at)
+    order.work_done = data.work_done
+    order.materials = data.materials
+    order.charge_cents = int(data.charge * 100) if data.charge is not None else None
+    order.signature_png = signature or None
+    order.refusal_note = data.refusal_note
+    session.flush()
+    due = core.deadlines.job_revisit_due(order.completed_at, order.kind)
+    if due is not None:
+        revisit = job_revisit(core, session, order, due)
+        visitor = session.get(Staff, revisit.visitor_id) if revisit.visitor_id is not None else None
+        if visitor is not None:
+            messages.job_revisit_task(core, session, order, revisit, visitor)
+    return order
+
+
+def after_order_revisit(session: Session, revisit: Revisit, satisfied: bool) -> None:
+    """A satisfied revisit of a finished job closes it; an unsatisfied one leaves it completed, its
+    next revisit already set (R-RV-11)."""
+    if revisit.work_order_id is None or not satisfied:
+        return
+    order = session.get(WorkOrder, revisit.work_order_id)
+    if order is not None and next_status(order.status, "close") is not None:
+        _move(order, "close")
+
+
+def charge_of(order: WorkOrder) -> Decimal | None:
+    """The charge as money (stored in cents)."""
+    return Decimal(order.charge_cents).scaleb(-2) if order.charge_cents is not None else None
