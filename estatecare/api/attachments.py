@@ -6,6 +6,7 @@ database write fails the stored file is removed again (nothing half-written).
 """
 
 import asyncio
+import tempfile
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -23,6 +24,9 @@ from estatecare.uploads import pixel_problem
 from models import ComplaintAttachment
 from models.permissions import Step
 
+#: How much of an arriving request body is kept in memory before the rest goes to a temporary file.
+SPOOL_IN_MEMORY = 1024 * 1024
+
 
 class AttachmentOut(BaseModel):
     """A stored attachment."""
@@ -33,6 +37,16 @@ class AttachmentOut(BaseModel):
     size: int
     sha256: str
     uploaded_at: datetime
+
+
+async def spooled_body(request: Request) -> bytes:
+    """The request body, kept on disk past 1 MB while it arrives: a body refused half-way (too large,
+    the client gone) never held the process's memory, only one that is accepted is read back."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        return spool.read()
 
 
 def _out(row: ComplaintAttachment) -> AttachmentOut:
@@ -73,7 +87,7 @@ def router(ctx: ApiContext) -> APIRouter:
             complaint_for(session, reference, actor, Step.ATTACHMENTS)
 
         await ctx.run(check)
-        data = await request.body()
+        data = await spooled_body(request)
         if not data:
             return _error(422, "the request body (the file) is empty", field="body")
         if (too_many := pixel_problem(data, core.settings.upload_max_pixels)) is not None:
