@@ -5,7 +5,7 @@ from models.base import Base, utcnow
 from models.complaint import Assignment, Complaint, ComplaintEvent, Escalation
 from models.org import Building, Department, Estate, Resident, Staff, Unit
 from models.outbox import Notification, NotificationAttachment
-from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder
+from models.revisit import Revisit, SampleItem, SamplingDraw, WorkOrder, WorkOrderEvent
 from models.web import ContactView, IdempotentRequest, UsedLink
 
 __all__ = [
@@ -30,5 +30,6 @@ __all__ = [
     "Unit",
     "UsedLink",
     "WorkOrder",
+    "WorkOrderEvent",
     "utcnow",
 ]

@@ -140,6 +140,20 @@ class WorkOrderStatus(StrEnum):
     CLOSED = "closed"
 
 
+class WorkOrderAction(StrEnum):
+    """A step in a job's history (R-RC-1): each moves it in ``models.repairs.MOVES``, except the
+    request (its first record) and a revisit's outcome, which is recorded as it stands."""
+
+    REQUEST = "request"
+    DISPATCH = "dispatch"
+    REASSIGN = "reassign"
+    ARRIVE = "arrive"
+    COMPLETE = "complete"
+    REVISIT = "revisit"
+    REOPEN = "reopen"  # an unsatisfied revisit: the job is put right again (R-RV-11)
+    CLOSE = "close"
+
+
 class EscalationKind(StrEnum):
     """Why a complaint went up the chain (R-HD-3)."""
 

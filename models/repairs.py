@@ -10,7 +10,8 @@ from models.policy import Repairs
 
 S = WorkOrderStatus
 
-#: (status, step) -> the status after it; a step not listed for a status is refused.
+#: (status, step) -> the status after it; a step not listed for a status is refused. The steps are
+#: ``WorkOrderAction`` values.
 MOVES: dict[tuple[WorkOrderStatus, str], WorkOrderStatus] = {
     (S.REQUESTED, "dispatch"): S.DISPATCHED,
     (S.REQUESTED, "reassign"): S.DISPATCHED,
@@ -19,6 +20,8 @@ MOVES: dict[tuple[WorkOrderStatus, str], WorkOrderStatus] = {
     (S.DISPATCHED, "arrive"): S.ARRIVED,
     (S.ARRIVED, "complete"): S.COMPLETED,
     (S.COMPLETED, "close"): S.CLOSED,
+    # an unsatisfied revisit (R-RV-11): requested again, then dispatched as a new request is
+    (S.COMPLETED, "reopen"): S.REQUESTED,
 }
 
 

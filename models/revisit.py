@@ -1,11 +1,11 @@
-"""Work orders, revisits and the monthly sampling draws."""
+"""Work orders and their history, revisits and the monthly sampling draws."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, event, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -18,6 +18,7 @@ from models.enums import (
     Satisfaction,
     Trade,
     Urgency,
+    WorkOrderAction,
     WorkOrderKind,
     WorkOrderStatus,
 )
@@ -116,6 +117,39 @@ class WorkOrder(Base):
         centre and supervisors, and the technician while the job is theirs and open."""
         handled = self.status in OPEN_JOB_STATES
         return may_see_contact(person, estate_id=self.estate_id, assignee_id=self.handler_id, handled=handled)
+
+    @property
+    def is_live(self) -> bool:
+        """A live job came in as a request, through a channel (phone, online, ...), and went through
+        dispatch, arrival and completion; an order registered as already finished has no channel."""
+        return self.channel is not None
+
+
+class WorkOrderEvent(Base):
+    """One step of a job's history, append-only (R-RC-1): who took it, when, what, from which status
+    to which (``from_status`` None for the request, the first record), and the technician the job is
+    with after it. ``data`` keeps the step's facts, and what a reopening cleared from the job."""
+
+    __tablename__ = "work_order_event"
+    __table_args__ = (UniqueConstraint("work_order_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_order.id"))
+    seq: Mapped[int] = mapped_column()
+    at: Mapped[datetime] = mapped_column()
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))  # None: the resident online
+    action: Mapped[WorkOrderAction] = mapped_column()
+    from_status: Mapped[WorkOrderStatus | None] = mapped_column()
+    to_status: Mapped[WorkOrderStatus] = mapped_column()
+    technician_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    note: Mapped[str] = mapped_column(Text, default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+@event.listens_for(WorkOrderEvent, "before_update")
+@event.listens_for(WorkOrderEvent, "before_delete")
+def _refuse_history_change(mapper: Any, connection: Any, target: WorkOrderEvent) -> None:
+    raise PermissionError("a job's history is append-only (R-RC-1)")
 
 
 class Revisit(Base):

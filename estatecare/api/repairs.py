@@ -44,8 +44,9 @@ def router(ctx: ApiContext, limits: IntakeLimits) -> APIRouter:
 
     @api.get("/api/work-orders/{reference}", response_model=JobView)
     async def get_work_order(reference: str, actor: staff) -> JobView:
-        """A job: where it stands, its technician, deadline and record; the resident's contact for the
-        service centre, supervisors and its technician while it is theirs."""
+        """A job: where it stands, its technician, deadline and record, and its history (every step:
+        when, by whom, from which status to which); the resident's contact for the service centre,
+        supervisors and its technician while it is theirs."""
         return await ctx.run(lambda s: repair_reads.job(s, actor, reference))
 
     async def step(name: str, reference: str, data: BaseModel, actor: Actor) -> JobView:

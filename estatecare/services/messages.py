@@ -10,14 +10,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from estatecare.app import App
 from estatecare.links import sign_url
-from models import Complaint, Estate, Notification, Revisit, Staff, Unit, WorkOrder
+from models import Complaint, Estate, Notification, Revisit, Staff, Unit, WorkOrder, WorkOrderEvent
 from models.assessment import Suggestion
-from models.enums import Locale, Role
+from models.enums import Locale, Role, WorkOrderAction
 from notifications.catalogue import mask_phone
 from notifications.outbox import queue
 
@@ -426,9 +426,15 @@ def _job_contact(order: WorkOrder) -> dict[str, Any]:
 
 def job_task(core: App, session: Session, order: WorkOrder, technician: Staff, *, assigned_by: str) -> None:
     """The job to the technician it is dispatched to: what, where, by when, the resident's contact,
-    and a signed link to record the arrival and the completion (派工)."""
+    and a signed link to record the arrival and the completion (派工); ``reopened`` when the job was
+    reopened after an unsatisfied revisit (R-RV-11), read from its history."""
     estate = session.get(Estate, order.estate_id)
     assert estate is not None and order.trade is not None
+    reopened = session.scalar(
+        select(
+            exists().where(WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == WorkOrderAction.REOPEN)
+        )
+    )
     context = {
         "reference": order.reference,
         "estate_name": estate.name,
@@ -439,6 +445,7 @@ def job_task(core: App, session: Session, order: WorkOrder, technician: Staff, *
         "due_at": iso(order.on_site_due_at),
         "preferred_at": iso(order.preferred_at),
         "assigned_by": assigned_by,
+        "reopened": bool(reopened),
         "action_url": f"{core.settings.base_url.rstrip('/')}/staff/work-orders/{order.reference}",
         **_job_contact(order),
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -70,8 +70,26 @@ class ReassignmentIn(_In):
     version: Version | None = None
 
 
+class JobEventView(BaseModel):
+    """One step of a job's history (R-RC-1): when, who took it (None: the resident online), what,
+    from which status to which (None: the request, its first record), the technician the job was
+    with after it, and the step's facts (a reopening's: what it cleared from the job)."""
+
+    at: datetime
+    action: str
+    from_status: str | None
+    to_status: str
+    actor: str | None  # the staff member's email: who they are to the API
+    actor_name: str | None
+    technician: str | None
+    technician_name: str | None
+    note: str
+    details: dict[str, Any]
+
+
 class JobView(BaseModel):
-    """A job as staff read it; the resident's contact only for those who may see it (R-IN-6)."""
+    """A job as staff read it, with its history; the resident's contact only for those who may see it
+    (R-IN-6)."""
 
     reference: str
     estate: str
@@ -101,6 +119,7 @@ class JobView(BaseModel):
     refusal_note: str
     revisit_id: int | None  # the job's own revisit (R-RV-4, R-RV-5); none: the month's draw (R-RV-6)
     revisit_due_at: datetime | None
+    history: list[JobEventView] = Field(default_factory=list)  # every step, in order (R-RC-1)
 
 
 class JobAccepted(BaseModel):

@@ -1,9 +1,11 @@
 """Repair and service requests (報修 → 派工 → 完工 → 回訪): a resident's request becomes a live work
 order, dispatched at once to the least busy technician of its trade's department (R-HD-2), who
 records the arrival and the completion with the resident's sign-off; the finished job then gets
-the revisit its kind calls for (R-RV-4, R-RV-5) or waits for the month's draw (R-RV-6).
+the revisit its kind calls for (R-RV-4, R-RV-5) or waits for the month's draw (R-RV-6); an
+unsatisfied revisit reopens it (R-RV-11), a satisfied one closes it.
 
-Each function is one step of the step table (``steps.py``), in the caller's transaction.
+Each function is one step of the step table (``steps.py``), in the caller's transaction, and
+appends to the job's history (``WorkOrderEvent``, R-RC-1): who, when, what, from which status to which.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import base64
 import binascii
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -23,12 +26,15 @@ from estatecare.services.jobs import job_revisit
 from estatecare.services.people import Actor, check_step, department, staff_by_email
 from estatecare.services.records import unit_in_estate
 from estatecare.services.repair_schemas import ArrivalIn, CompletionIn, ReassignmentIn, RepairIn
+from estatecare.services.revisits import OrderRevisitOutcome
 from estatecare.services.work_orders import order_reference
-from models import Estate, Revisit, Staff, WorkOrder
-from models.enums import Channel, Role, WorkOrderStatus
+from models import Estate, Revisit, Staff, WorkOrder, WorkOrderEvent
+from models.enums import Channel, Role, WorkOrderAction, WorkOrderStatus
 from models.permissions import Case, Step
 from models.repairs import job_kind, next_status, on_site_due
-from models.revisit import OPEN_JOB_STATES
+from models.revisit import OPEN_JOB_STATES, is_satisfied
+
+A = WorkOrderAction
 
 
 def job_case(order: WorkOrder) -> Case:
@@ -58,11 +64,49 @@ def job_for(
     return order
 
 
-def _move(order: WorkOrder, step: str) -> None:
-    after = next_status(order.status, step)
+def _move(order: WorkOrder, step: WorkOrderAction) -> WorkOrderStatus:
+    """Move the job by ``step`` (``models.repairs.MOVES``); the status it was in."""
+    before = order.status
+    after = next_status(before, step)
     if after is None:
-        raise WrongState(f"work order {order.reference} is {order.status.value}: no {step} step now", order.status)
+        raise WrongState(f"work order {order.reference} is {before.value}: no {step.value} step now", before)
     order.status = after
+    return before
+
+
+def _record(
+    session: Session,
+    order: WorkOrder,
+    action: WorkOrderAction,
+    before: WorkOrderStatus | None,
+    actor: Actor | None,
+    now: datetime,
+    *,
+    note: str = "",
+    data: dict[str, Any] | None = None,
+) -> WorkOrderEvent:
+    """Append ``action`` to the job's history (R-RC-1), once the step has changed the job: the
+    status it came from and is in now, and the technician it is with."""
+    last = session.scalar(select(func.max(WorkOrderEvent.seq)).where(WorkOrderEvent.work_order_id == order.id))
+    event = WorkOrderEvent(
+        work_order_id=order.id,
+        seq=(last or 0) + 1,
+        at=now,
+        actor_id=actor.id if actor is not None else None,
+        action=action,
+        from_status=before,
+        to_status=order.status,
+        technician_id=order.handler_id,
+        note=note,
+        data=data or {},
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def least_busy_technician(session: Session, department_id: int) -> Staff | None:
@@ -126,20 +170,30 @@ def request_repair(core: App, session: Session, data: RepairIn, actor: Actor | N
     )
     session.add(order)
     session.flush()
+    _record(session, order, A.REQUEST, None, actor, now, data={"on_site_due_at": _iso(order.on_site_due_at)})
     technician = least_busy_technician(session, dept.id)
     if technician is not None:  # else it waits, requested, for the department head to assign it
-        _dispatch_to(core, session, order, technician, "dispatch", now, assigned_by="")
+        _dispatch_to(core, session, order, technician, A.DISPATCH, actor, now, assigned_by="")
     return order
 
 
 def _dispatch_to(
-    core: App, session: Session, order: WorkOrder, technician: Staff, step: str, now: datetime, *, assigned_by: str
+    core: App,
+    session: Session,
+    order: WorkOrder,
+    technician: Staff,
+    step: WorkOrderAction,
+    actor: Actor | None,
+    now: datetime,
+    *,
+    assigned_by: str,
+    note: str = "",
 ) -> None:
-    _move(order, step)
+    before = _move(order, step)
     order.handler_id = technician.id
     order.dispatched_at = now
     order.arrived_at = None
-    session.flush()
+    _record(session, order, step, before, actor, now, note=note, data={"on_site_due_at": _iso(order.on_site_due_at)})
     messages.job_task(core, session, order, technician, assigned_by=assigned_by)
 
 
@@ -158,7 +212,9 @@ def reassign(
         raise Forbidden("a job is reassigned within its department: that person is of another department")
     if person.id == order.handler_id:
         raise WrongState(f"work order {order.reference} is already {person.name}'s", order.status)
-    _dispatch_to(core, session, order, person, "reassign", now, assigned_by=actor.name if actor else "")
+    _dispatch_to(
+        core, session, order, person, A.REASSIGN, actor, now, assigned_by=actor.name if actor else "", note=data.note
+    )
     return order
 
 
@@ -178,8 +234,9 @@ def arrive(
 ) -> WorkOrder:
     """The technician is on site: the arrival time against the on-site deadline (punctuality)."""
     order = job_for(session, reference, actor, Step.JOB_WORK, data.version)
-    _move(order, "arrive")
+    before = _move(order, A.ARRIVE)
     order.arrived_at = _when("arrived_at", data.arrived_at, now, order.dispatched_at)
+    _record(session, order, A.ARRIVE, before, actor, now, data={"arrived_at": _iso(order.arrived_at)})
     return order
 
 
@@ -202,34 +259,105 @@ def complete(
     """The job is done (完工): work, materials, charge, the resident's sign-off. Urgent and major jobs
     get an immediate revisit, a renovation completion one on site (R-RV-4, R-RV-5), the service
     centre being sent it with the resident's contact; other repair and cleaning jobs join the
-    month's draw (R-RV-6)."""
+    month's draw (R-RV-6). A job put right after an unsatisfied revisit already has its next
+    revisit (R-RV-11): it gets no other, and that revisit's visitor is sent it now."""
     order = job_for(session, reference, actor, Step.JOB_WORK, data.version)
     signature = _signature(data)
-    _move(order, "complete")
+    before = _move(order, A.COMPLETE)
     order.completed_at = _when("completed_at", data.completed_at, now, order.arrived_at)
     order.work_done = data.work_done
     order.materials = data.materials
     order.charge_cents = int(data.charge * 100) if data.charge is not None else None
     order.signature_png = signature or None
     order.refusal_note = data.refusal_note
-    session.flush()
-    due = core.deadlines.job_revisit_due(order.completed_at, order.kind)
-    if due is not None:
-        revisit = job_revisit(core, session, order, due)
+    _record(session, order, A.COMPLETE, before, actor, now, data={"completed_at": _iso(order.completed_at)})
+    revisit = session.scalar(
+        select(Revisit)
+        .where(Revisit.work_order_id == order.id, Revisit.done_at.is_(None))
+        .order_by(Revisit.due_at, Revisit.id)
+        .limit(1)
+    )
+    if revisit is None:
+        due = core.deadlines.job_revisit_due(order.completed_at, order.kind)
+        revisit = job_revisit(core, session, order, due) if due is not None else None
+    if revisit is not None:
         visitor = session.get(Staff, revisit.visitor_id) if revisit.visitor_id is not None else None
         if visitor is not None:
             messages.job_revisit_task(core, session, order, revisit, visitor)
     return order
 
 
-def after_order_revisit(session: Session, revisit: Revisit, satisfied: bool) -> None:
-    """A satisfied revisit of a finished job closes it; an unsatisfied one leaves it completed, its
-    next revisit already set (R-RV-11)."""
-    if revisit.work_order_id is None or not satisfied:
+def after_order_revisit(
+    core: App, session: Session, outcome: OrderRevisitOutcome, actor: Actor | None, now: datetime
+) -> None:
+    """What a work order's recorded revisit does to the job; its outcome joins the job's history
+    whatever it is (R-RC-1).
+
+    Only a live job (``WorkOrder.is_live``: it came in as a request, with a channel) moves, and
+    only once completed: a satisfied revisit closes it, an unsatisfied one reopens it to be put
+    right (R-RV-11, see ``reopen``). An order registered as already finished had no dispatch or
+    on-site steps to take again: it stays ``completed`` whatever the answer, an unsatisfied
+    revisit being followed up by the next revisit it set. A live job still being put right
+    (reopened, not completed again) is not moved by a revisit either."""
+    revisit, order = outcome.revisit, outcome.work_order
+    if order is None:  # a suggestion revisit (R-RV-2)
         return
-    order = session.get(WorkOrder, revisit.work_order_id)
-    if order is not None and next_status(order.status, "close") is not None:
-        _move(order, "close")
+    satisfied = is_satisfied(revisit.satisfaction)
+    facts: dict[str, Any] = {
+        "revisit_id": revisit.id,
+        "sequence": revisit.sequence,
+        "satisfaction": revisit.satisfaction.value if revisit.satisfaction else None,
+    }
+    if outcome.follow_up is not None:
+        facts["next_revisit_due_at"] = _iso(outcome.follow_up.due_at)
+    _record(session, order, A.REVISIT, order.status, actor, now, data=facts)
+    if not order.is_live or order.status is not WorkOrderStatus.COMPLETED:
+        return
+    if satisfied:
+        before = _move(order, A.CLOSE)
+        _record(session, order, A.CLOSE, before, actor, now, data={"revisit_id": revisit.id})
+    else:
+        reopen(core, session, order, revisit, actor, now)
+
+
+def reopen(core: App, session: Session, order: WorkOrder, revisit: Revisit, actor: Actor | None, now: datetime) -> None:
+    """An unsatisfied revisit reopens a completed live job (R-RV-11): it is requested again, with a
+    new on-site deadline by its urgency from now (the resident's earlier booking is past), and
+    dispatched at once to the same technician, or, if they are no longer an active member of its
+    department, to its least busy one (R-HD-2), who is sent the job again saying it was reopened.
+    The arrival and completion (work, materials, charge, sign-off) are cleared from the job into the
+    reopening's history record (R-RC-1); the next revisit the unsatisfied one set follows up the
+    job once it is completed again."""
+    cleared: dict[str, Any] = {
+        "revisit_id": revisit.id,
+        "preferred_at": _iso(order.preferred_at),
+        "on_site_due_at": _iso(order.on_site_due_at),
+        "dispatched_at": _iso(order.dispatched_at),
+        "arrived_at": _iso(order.arrived_at),
+        "completed_at": _iso(order.completed_at),
+        "work_done": order.work_done,
+        "materials": order.materials,
+        "charge": str(charge_of(order)) if order.charge_cents is not None else None,
+        "refusal_note": order.refusal_note,
+        "signature_png_base64": base64.b64encode(order.signature_png).decode() if order.signature_png else None,
+    }
+    previous = session.get(Staff, order.handler_id) if order.handler_id is not None else None
+    if previous is None or not previous.active or previous.department_id != order.department_id:
+        previous = None
+    before = _move(order, A.REOPEN)
+    order.handler_id = None
+    order.preferred_at = None
+    order.on_site_due_at = on_site_due(core.policy.repairs, now, order.urgency, None)
+    order.dispatched_at = order.arrived_at = order.completed_at = None
+    order.work_done = order.materials = order.refusal_note = ""
+    order.charge_cents = None
+    order.signature_png = None
+    _record(session, order, A.REOPEN, before, actor, now, data=cleared)
+    technician = previous
+    if technician is None and order.department_id is not None:
+        technician = least_busy_technician(session, order.department_id)
+    if technician is not None:  # else it waits, requested, for the department head to assign it
+        _dispatch_to(core, session, order, technician, A.DISPATCH, actor, now, assigned_by="")
 
 
 def charge_of(order: WorkOrder) -> Decimal | None:

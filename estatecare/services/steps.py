@@ -46,7 +46,6 @@ from models import Complaint, Estate
 from models.enums import ComplaintStatus
 from models.permissions import Step
 from models.ref import Ref
-from models.revisit import is_satisfied
 
 
 class Then(StrEnum):
@@ -119,7 +118,7 @@ def _revisit(core: App, s: Session, target: Any, data: Any, actor: Actor | None,
 
 def _order_revisit(core: App, s: Session, target: Any, data: Any, actor: Actor | None, now: datetime) -> Applied:
     outcome = revisits.record_order_revisit(core, s, target, data, actor, now)
-    repairs.after_order_revisit(s, outcome.revisit, is_satisfied(data.satisfaction))
+    repairs.after_order_revisit(core, s, outcome, actor, now)  # closes or reopens a live job (R-RV-11)
     raised = [outcome.new_complaint] if outcome.new_complaint else []
     return Applied(None, raised, revisits.recorded(outcome))
 

@@ -9,13 +9,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from estatecare.demo import seed_demo
 from estatecare.links import read_token
 from estatecare.services import sampling
-from models import Estate, Revisit, Staff, WorkOrder
+from models import Estate, Revisit, Staff, WorkOrder, WorkOrderEvent
+from notifications.render import render
 from tests.lifecycle_support import DOMAIN, SIGNATURE_PNG, T0, World
 
 URGENT = {
@@ -234,3 +236,173 @@ def test_another_estates_staff_cannot_act_on_a_job(client: TestClient, world: Wo
         headers=world.auth("engineering-3"),
     )
     assert r.status_code == 403
+
+
+def revisit(client: TestClient, world: World, revisit_id: int, satisfied: bool, **extra: Any) -> dict[str, Any]:
+    """The service centre records a job's revisit by phone; unsatisfied, the next one in two days."""
+    body: dict[str, Any] = {"method": "phone", "satisfaction": "satisfied" if satisfied else "unsatisfied", **extra}
+    if not satisfied:
+        body.setdefault("shortcomings", "水喉接口仍然滲水")
+        body.setdefault("next_reply_at", (world.clock() + timedelta(days=2)).isoformat())
+    r = client.post(f"/api/revisits/{revisit_id}", json=body, headers=world.auth("manager"))
+    assert r.status_code == 200, r.text
+    answer: dict[str, Any] = r.json()
+    return answer
+
+
+def open_revisits(world: World, ref: str) -> list[Revisit]:
+    with world.core.sessions() as s:
+        order_id = s.scalar(select(WorkOrder.id).where(WorkOrder.reference == ref))
+        return list(s.scalars(select(Revisit).where(Revisit.work_order_id == order_id, Revisit.done_at.is_(None))))
+
+
+def test_an_unsatisfied_revisit_reopens_the_job_to_its_technician_and_it_closes_once_put_right(
+    client: TestClient, world: World
+) -> None:
+    ref = request(client, URGENT)["reference"]
+    done = finish(client, world, ref, "engineering-1", charge="80")
+    world.clock.advance(hours=3)
+    outcome = revisit(client, world, done["revisit_id"], satisfied=False)
+
+    # R-RV-11: back to its technician, on site again within the urgent deadline from now
+    reopened = job(client, world, ref, "engineering-1")
+    assert (reopened["status"], reopened["technician"]) == ("dispatched", email(world, "engineering-1"))
+    assert datetime.fromisoformat(reopened["on_site_due_at"]) == world.clock() + timedelta(minutes=30)
+    assert datetime.fromisoformat(reopened["dispatched_at"]) == world.clock()
+    assert (reopened["arrived_at"], reopened["completed_at"], reopened["work_done"], reopened["charge"]) == (
+        None,
+        None,
+        "",
+        None,
+    )
+    assert reopened["signed"] is False and reopened["resident_phone"] == "13900000001"  # theirs and open again
+    first, again = [m for m in world.mails("job_task") if m.context["reference"] == ref]
+    assert again.recipient_email == email(world, "engineering-1")
+    assert (first.context["reopened"], again.context["reopened"]) == (False, True)
+    assert datetime.fromisoformat(again.context["due_at"]) == world.clock() + timedelta(minutes=30)
+    for locale, words in [("en", "reopened"), ("zh-Hant", "已重開"), ("zh-Hans", "已重开")]:
+        message = render("job_task", again.context, locale, "Asia/Hong_Kong")
+        assert words in message.text and words in message.html, locale
+        assert words not in render("job_task", first.context, locale, "Asia/Hong_Kong").text
+
+    # put right: on site and completed again; the next revisit the unsatisfied one set follows it up
+    world.clock.advance(minutes=10)
+    redone = finish(client, world, ref, "engineering-1", work_done="重新更換接口並試水")
+    assert (redone["status"], redone["work_done"], redone["signed"]) == ("completed", "重新更換接口並試水", True)
+    [pending] = open_revisits(world, ref)  # no second revisit of its own on completion
+    assert (pending.id, pending.sequence) == (outcome["follow_up_id"], 2)
+    assert redone["revisit_id"] == pending.id  # the job shows the revisit to come, not the one done
+    [task] = [m for m in world.mails("revisit_task") if m.context["subject_ref"] == ref and m.context["sequence"] == 2]
+    assert task.recipient_email == email(world, "manager")
+
+    revisit(client, world, pending.id, satisfied=True)
+    closed = job(client, world, ref, "manager")
+    assert closed["status"] == "closed" and open_revisits(world, ref) == []
+    assert [e["action"] for e in closed["history"]][-6:] == [
+        "reopen",
+        "dispatch",
+        "arrive",
+        "complete",
+        "revisit",
+        "close",
+    ]
+
+
+def test_a_reopened_job_goes_to_the_departments_least_busy_technician_when_its_own_has_left(
+    client: TestClient, world: World
+) -> None:
+    ref = request(client, URGENT)["reference"]
+    request(client, {**URGENT, "unit": "102", "urgency": "normal"})  # engineering-2's, still open
+    done = finish(client, world, ref, "engineering-1")
+    with world.core.transaction() as s:
+        gone = s.scalar(select(Staff).where(Staff.email == email(world, "engineering-1")))
+        assert gone is not None
+        gone.active = False
+    revisit(client, world, done["revisit_id"], satisfied=False)
+    reopened = job(client, world, ref, "head-engineering")
+    assert (reopened["status"], reopened["technician"]) == ("dispatched", email(world, "engineering-3"))
+    assert [m.recipient_email for m in world.mails("job_task")][-1] == email(world, "engineering-3")
+
+
+def register(client: TestClient, world: World, kind: str) -> str:
+    body = {"estate": "CH", "building": "1座", "unit": "101", "kind": kind,
+            "completed_at": (world.clock() - timedelta(hours=2)).isoformat()}  # fmt: skip
+    r = client.post("/api/work-orders", json=body, headers=world.auth("reception"))
+    assert r.status_code == 201, r.text
+    reference: str = r.json()["reference"]
+    return reference
+
+
+def test_an_order_registered_as_finished_is_neither_closed_nor_reopened_by_its_revisit(
+    client: TestClient, world: World
+) -> None:
+    """Only live jobs (requested through a channel) move on a revisit; a registered order stays
+    completed, an unsatisfied revisit of it being followed up by its next revisit (R-RV-11)."""
+    for satisfied in (True, False):
+        ref = register(client, world, "urgent_repair")
+        [due] = open_revisits(world, ref)
+        outcome = revisit(client, world, due.id, satisfied)
+        after = job(client, world, ref, "manager")
+        assert (after["status"], after["technician"], after["dispatched_at"]) == ("completed", None, None)
+        assert [(e["action"], e["from_status"], e["to_status"]) for e in after["history"]] == [
+            ("revisit", "completed", "completed")
+        ]
+        assert after["history"][0]["details"]["satisfaction"] == ("satisfied" if satisfied else "unsatisfied")
+        assert [r.id for r in open_revisits(world, ref)] == ([] if satisfied else [outcome["follow_up_id"]])
+    assert world.mails("job_task") == []
+
+
+def test_the_history_lists_every_step_of_a_job_in_order(client: TestClient, world: World) -> None:
+    ref = request(client, URGENT, world.auth("reception"))["reference"]  # a call, registered by the front desk
+    world.clock.advance(minutes=5)
+    r = client.post(
+        f"/api/work-orders/{ref}/reassignment",
+        json={"staff_email": email(world, "engineering-3"), "note": "熟悉該大廈喉管"},
+        headers=world.auth("head-engineering"),
+    )
+    assert r.status_code == 200, r.text
+    done = finish(client, world, ref, "engineering-3", charge="50")
+    world.clock.advance(hours=1)
+    revisit(client, world, done["revisit_id"], satisfied=False)
+
+    history = job(client, world, ref, "manager")["history"]
+    steps = [(e["action"], e["from_status"], e["to_status"], e["actor"], e["technician"]) for e in history]
+    reception, head, tech, manager = (
+        email(world, w) for w in ("reception", "head-engineering", "engineering-3", "manager")
+    )
+    assert steps == [
+        ("request", None, "requested", reception, None),
+        ("dispatch", "requested", "dispatched", reception, email(world, "engineering-1")),
+        ("reassign", "dispatched", "dispatched", head, tech),
+        ("arrive", "dispatched", "arrived", tech, tech),
+        ("complete", "arrived", "completed", tech, tech),
+        ("revisit", "completed", "completed", manager, tech),
+        ("reopen", "completed", "requested", manager, None),
+        ("dispatch", "requested", "dispatched", manager, tech),  # the same technician, not the least busy
+    ]
+    times = [datetime.fromisoformat(e["at"]) for e in history]
+    assert times == sorted(times) and times[0] == T0 and times[-1] == world.clock()
+    assert history[2]["note"] == "熟悉該大廈喉管"
+    assert history[5]["details"]["satisfaction"] == "unsatisfied" and history[5]["details"]["sequence"] == 1
+    # what the reopening cleared from the job is kept in its history (R-RC-1), the signature as signed
+    cleared = history[6]["details"]
+    assert (cleared["work_done"], cleared["materials"], cleared["charge"], cleared["signed"]) == (
+        "換了一段水喉",
+        "水喉 2 米",
+        "50.00",
+        True,
+    )
+    assert cleared["completed_at"] == done["completed_at"].replace("Z", "+00:00")
+    assert "signature_png_base64" not in cleared
+    with world.core.sessions() as s:
+        order_id = s.scalar(select(WorkOrder.id).where(WorkOrder.reference == ref))
+        kept = s.scalar(
+            select(WorkOrderEvent.data).where(WorkOrderEvent.work_order_id == order_id, WorkOrderEvent.seq == 7)
+        )
+        assert kept is not None and kept["signature_png_base64"] == SIGNATURE_PNG
+        # append-only: a history record is neither changed nor removed
+        event = s.scalar(select(WorkOrderEvent).where(WorkOrderEvent.work_order_id == order_id))
+        assert event is not None
+        event.note = "changed"
+        with pytest.raises(PermissionError):
+            s.flush()

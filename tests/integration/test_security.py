@@ -17,7 +17,7 @@ from estatecare.services.tokens import issue_token, revoke_token
 from models import Complaint, ComplaintAttachment, ComplaintEvent, WorkOrder
 from tests.lifecycle_support import LEAK, World
 
-PUBLIC = {("POST", "/api/complaints"), ("GET", "/api/health")}
+PUBLIC = {("POST", "/api/complaints"), ("POST", "/api/repairs"), ("GET", "/api/health")}
 # A valid body for each staff step, so that only the token or the estate can refuse it.
 BODIES: dict[str, dict[str, Any]] = {
     "/assessment": {"valid": True, "category": "facility"},
@@ -32,6 +32,9 @@ BODIES: dict[str, dict[str, Any]] = {
     "/duplicate-of": {"first_report": "CH-20261201-0001"},
     "/duplicate-of/removal": {"reason": "另一個問題"},
     "/api/work-orders": {"estate": "CH", "kind": "repair"},
+    "/arrival": {},
+    "/completion": {"work_done": "已修好", "refusal_note": "住戶不在家"},
+    "/reassignment": {"staff_email": "engineering-1-ch@estatecare.localhost"},
 }
 
 

@@ -45,6 +45,7 @@ VARIANTS: list[tuple[str, str, dict[str, Any]]] = [
     ("revisit_task", "suggestion-by-phone", {"kind": "suggestion", "method": "phone", "summary": ""}),
     ("revisit_reminder", "due-soon", {"overdue": False, "method": "on_site"}),
     ("sample_list", "empty", {"items": []}),
+    ("job_task", "reopened", {"reopened": True, "assigned_by": ""}),
 ]
 
 #: Email addresses a message is meant to show, with the reason. Nothing else may show one.
