@@ -18,9 +18,10 @@ from estatecare.reads.revisits import suggestion_source
 from estatecare.services.lifecycle import SUPERVISORS
 from estatecare.services.people import RANK, Actor, complaint_case, may
 from models import Complaint, ContactView, Escalation, Revisit, WorkOrder
-from models.enums import ComplaintStatus, Role
+from models.enums import ComplaintStatus, Role, WorkOrderStatus
 from models.lifecycle import ASSIGNED_STATES, DECIDABLE_STATES
 from models.permissions import Step
+from models.revisit import OPEN_JOB_STATES
 
 S = ComplaintStatus
 
@@ -34,7 +35,7 @@ def log_contact_view(session: Session, actor: Actor, complaint: Complaint, page:
 class Task:
     """One line of "my tasks"."""
 
-    kind: str  # assess, handle, confirm, revisit, review, decide
+    kind: str  # assess, handle, confirm, revisit, review, decide, job
     reference: str
     content: str
     due_at: datetime | None
@@ -48,7 +49,8 @@ def estate_scope(actor: Actor) -> list[ColumnElement[bool]]:
 
 
 def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
-    """What waits for ``actor``: assess, handle, confirm, revisit, review, decide; earliest deadline first."""
+    """What waits for ``actor``: assess, handle, confirm, revisit, review, decide, their open jobs;
+    earliest deadline first."""
     tasks: list[Task] = []
 
     def add(kind: str, c: Complaint, due: datetime | None, page: str, overdue: bool | None = None) -> None:
@@ -83,6 +85,14 @@ def my_tasks(session: Session, actor: Actor, now: datetime) -> list[Task]:
         .where(Revisit.visitor_id == actor.id, Revisit.done_at.is_(None), Complaint.status == S.REVISIT_DUE)
     ):
         add("revisit", c, r.due_at, "revisit")
+    for order in session.scalars(  # jobs dispatched to them, to be done on site by the deadline
+        select(WorkOrder).where(WorkOrder.handler_id == actor.id, WorkOrder.status.in_(sorted(OPEN_JOB_STATES)))
+    ):
+        due = order.on_site_due_at
+        late = order.status is WorkOrderStatus.DISPATCHED and due is not None and due < now
+        tasks.append(
+            Task("job", order.reference, order.description, due, late, f"/staff/work-orders/{order.reference}")
+        )
     for r, order in session.execute(  # sampled orders and major jobs (R-RV-4..6): no complaint to move on
         select(Revisit, WorkOrder)
         .join(WorkOrder, WorkOrder.id == Revisit.work_order_id)

@@ -3,7 +3,8 @@
 Residents: the online complaint form, its confirmation, a status page (``public_pages``).
 Staff: login (``signin_pages``), the home with queues and my tasks (``home_pages``), the complaint
 page and its action pages, also reached from signed email links (``staff_pages``), revisits by id
-(``revisit_pages``), the register with CSV/xlsx export (``register_pages``), the front desk's registration of a call, a
+(``revisit_pages``), a technician's job (``job_pages``),
+the register with CSV/xlsx export (``register_pages``), the front desk's registration of a call, a
 walk-in, a letter, ... and the printable reply letter (``front_desk_pages``). Demo: ``/mail`` shows signed-in staff
 the local mail catcher's messages (``mail_pages``).
 
@@ -29,6 +30,7 @@ from estatecare.webapp import (
     errors,
     front_desk_pages,
     home_pages,
+    job_pages,
     mail_pages,
     public_pages,
     register_pages,
@@ -92,6 +94,7 @@ def create_webapp(
         front_desk_pages,
         staff_pages,
         revisit_pages,
+        job_pages,
         register_pages,
         report_pages,
         mail_pages,

@@ -89,6 +89,15 @@ PAGES = (
     ),
     Page("task-closed", "/staff/complaints/{closed}/resolution", ("handler",)),
     Page("revisit-record", "/staff/revisits/{closed_revisit}", ("manager", "supervisor")),
+    Page("job", "/staff/work-orders/{job}", ("handler", "department-head", "manager")),
+    Page(
+        "job-completion-refused",
+        "/staff/work-orders/{job_arrived}",
+        ("handler",),
+        form={"op": "complete", "work_done": "換了一段水喉"},
+        status=422,
+    ),
+    Page("job-done", "/staff/work-orders/{job_done}", ("handler", "manager", "supervisor")),
     Page("report-monthly", "/staff/reports/monthly?month=2026-11", ("manager", "deputy-gm", "gm")),
 )
 
@@ -252,6 +261,22 @@ def walk(client: TestClient, world: World) -> dict[str, str]:
     world.intake(ref)
     _step(client, world, ref, "resolution", "engineering-1", result="已修好")
     _step(client, world, ref, "resolution/confirmation", "head-engineering", confirmed=True, reply_by="letter")
+    # repair jobs of the engineering handler: dispatched, on site, and done with the resident's signature
+    work = {"work_done": "換了一段水喉", "charge": "120.50", "signature_png_base64": SIGNATURE_PNG}
+    job = {k: LEAK[k] for k in ("estate", "building", "contact_phone", "contact_email")}
+    job |= {"trade": "water", "description": "廚房水喉漏水", "contact_name": LEAK["complainant_name"]}
+    for name, unit, recorded in (
+        ("job", "101", ()),
+        ("job_arrived", "102", ("arrival",)),
+        ("job_done", "201", ("arrival", "completion")),
+    ):
+        r = client.post("/api/repairs", json={**job, "unit": unit})
+        assert r.status_code == 201, r.text
+        refs[name] = r.json()["reference"]
+        for path in recorded:
+            body = work if path == "completion" else {}
+            r = client.post(f"/api/work-orders/{refs[name]}/{path}", json=body, headers=world.auth("engineering-1"))
+            assert r.status_code == 200, (path, r.text)
     closed = client.get(f"/api/complaints/{refs['closed']}", headers=world.auth("manager")).json()
     refs["closed_revisit"] = str(closed["revisits"][-1]["id"])
     return refs

@@ -3,7 +3,7 @@
   "use strict";
   var canvas = document.getElementById("signature-pad");
   var field = document.getElementById("signature_png_base64");
-  var form = document.getElementById("revisit-form");
+  var form = canvas ? canvas.closest("form") : null;
   if (!canvas || !field || !form) { return; }
   var ctx = canvas.getContext("2d");
   var drawing = false;
