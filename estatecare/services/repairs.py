@@ -11,7 +11,6 @@ appends to the job's history (``WorkOrderEvent``, R-RC-1): who, when, what, from
 from __future__ import annotations
 
 import base64
-import binascii
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +22,7 @@ from estatecare.app import App
 from estatecare.services import messages
 from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.jobs import job_revisit
+from estatecare.services.lifecycle.revisit import decode_signature
 from estatecare.services.people import Actor, check_step, department, staff_by_email
 from estatecare.services.records import unit_in_estate
 from estatecare.services.repair_schemas import ArrivalIn, CompletionIn, ReassignmentIn, RepairIn
@@ -242,15 +242,7 @@ def arrive(
 
 def _signature(data: CompletionIn) -> bytes:
     """The resident's signature as a PNG (the schema asks for it or a refusal note, as on-site revisits, R-RV-8)."""
-    signature = b""
-    if data.signature_png_base64:
-        try:
-            signature = base64.b64decode(data.signature_png_base64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput("signature_png_base64", "not valid base64") from exc
-        if not signature.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise InvalidInput("signature_png_base64", "the signature must be a PNG image")
-    return signature
+    return decode_signature(data.signature_png_base64)
 
 
 def complete(

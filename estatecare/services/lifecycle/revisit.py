@@ -194,17 +194,23 @@ class CheckedRecord:
     done_at: datetime
 
 
+def decode_signature(value: str) -> bytes:
+    """A signature drawn on a screen, sent as base64: the PNG's bytes (empty when none was sent)."""
+    if not value:
+        return b""
+    try:
+        signature = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidInput("signature_png_base64", "not valid base64") from exc
+    if not signature.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise InvalidInput("signature_png_base64", "the signature must be a PNG image")
+    return signature
+
+
 def check_revisit_record(data: RevisitRecordIn, now: datetime) -> CheckedRecord:
     """The checks of every revisit record: a PNG signature, or a refusal note on site (R-RV-8);
     a done time with its offset, not in the future."""
-    signature = b""
-    if data.signature_png_base64:
-        try:
-            signature = base64.b64decode(data.signature_png_base64, validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise InvalidInput("signature_png_base64", "not valid base64") from exc
-        if not signature.startswith(b"\x89PNG\r\n\x1a\n"):
-            raise InvalidInput("signature_png_base64", "the signature must be a PNG image")
+    signature = decode_signature(data.signature_png_base64)
     if data.method is RevisitMethod.ON_SITE and not signature and not data.refusal_note:
         raise InvalidInput(
             "signature_png_base64", "an on-site revisit needs the resident's signature, or a refusal note (R-RV-8)"
