@@ -142,7 +142,8 @@ class WorkOrderStatus(StrEnum):
 
 class WorkOrderAction(StrEnum):
     """A step in a job's history (R-RC-1): each moves it in ``models.repairs.MOVES``, except the
-    request (its first record) and a revisit's outcome, which is recorded as it stands."""
+    request (its first record), a revisit's outcome and a missed on-site deadline, which are recorded
+    as it stands."""
 
     REQUEST = "request"
     DISPATCH = "dispatch"
@@ -152,6 +153,7 @@ class WorkOrderAction(StrEnum):
     REVISIT = "revisit"
     REOPEN = "reopen"  # an unsatisfied revisit: the job is put right again (R-RV-11)
     CLOSE = "close"
+    OVERDUE = "overdue"  # nobody on site by the deadline: the department head was told
 
 
 class EscalationKind(StrEnum):

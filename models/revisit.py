@@ -73,6 +73,7 @@ class WorkOrder(Base):
         ),
         Index("ix_work_order_estate_completed", "estate_id", "completed_at"),
         Index("ix_work_order_handler_status", "handler_id", "status"),
+        Index("ix_work_order_status_on_site_due", "status", "on_site_due_at"),  # the deadline sweep's late jobs
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -62,6 +62,14 @@ CATALOGUE: dict[str, MessageSpec] = {
             "automatically, unit_label empty for a shared area",
         ),
         _spec(
+            "job_overdue",
+            "department head",
+            False,
+            "reference estate_name unit_label trade urgency description due_at technician_name action_url",
+            "nobody is on site by a job's deadline: the department head (with no head, the service centre "
+            "manager) is told once per deadline and may reassign it; technician_name empty when nobody has it",
+        ),
+        _spec(
             "transfer_sheet",
             "superior",
             True,

@@ -80,6 +80,17 @@ SAMPLE_CONTEXTS: dict[str, dict[str, Any]] = {
         "complainant_name": "黃先生",
         "complainant_phone": "13812345678",
     },
+    "job_overdue": {
+        "reference": "WO-CH-261102-4F2A9C",
+        "estate_name": "翠湖花園",
+        "unit_label": "3座 502",
+        "trade": "water",
+        "urgency": "urgent",
+        "description": "廚房水喉爆裂，水流不停，總掣關不上。",
+        "due_at": "2026-11-02T02:00:00Z",
+        "technician_name": "李師傅",
+        "action_url": "http://127.0.0.1:8000/staff/work-orders/WO-CH-261102-4F2A9C",
+    },
     "transfer_sheet": {
         "reference": "CH-2026-0042",
         "estate_name": "翠湖花園",

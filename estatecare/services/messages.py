@@ -467,3 +467,24 @@ def job_revisit_task(core: App, session: Session, order: WorkOrder, revisit: Rev
         **_job_contact(order),
     }
     to_staff(session, visitor, "revisit_task", context, f"revisit_task:{revisit.id}", None, core)
+
+
+def job_overdue(core: App, session: Session, order: WorkOrder, person: Staff) -> None:
+    """Nobody is on site by the job's deadline: the job to its department head (or the service
+    centre manager), with who has it and a signed link to the job's page, where it is reassigned."""
+    estate = session.get(Estate, order.estate_id)
+    assert estate is not None and order.trade is not None
+    technician = session.get(Staff, order.handler_id) if order.handler_id is not None else None
+    context = {
+        "reference": order.reference,
+        "estate_name": estate.name,
+        "unit_label": unit_label(session, order.unit_id),
+        "trade": order.trade.value,
+        "urgency": order.urgency.value,
+        "description": order.description,
+        "due_at": iso(order.on_site_due_at),
+        "technician_name": technician.name if technician is not None else "",
+        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/work-orders/{order.reference}",
+    }
+    key = f"job_overdue:{order.reference}:{iso(order.on_site_due_at)}"
+    to_staff(session, person, "job_overdue", context, key, None, core)

@@ -23,7 +23,7 @@ from estatecare.services import messages
 from estatecare.services.errors import ConflictError, Forbidden, InvalidInput, NotFound, WrongState
 from estatecare.services.jobs import job_revisit
 from estatecare.services.lifecycle.revisit import decode_signature
-from estatecare.services.people import Actor, check_step, department, staff_by_email
+from estatecare.services.people import Actor, check_step, department, first_with_role, staff_by_email
 from estatecare.services.records import unit_in_estate
 from estatecare.services.repair_schemas import ArrivalIn, CompletionIn, ReassignmentIn, RepairIn
 from estatecare.services.revisits import OrderRevisitOutcome
@@ -350,6 +350,38 @@ def reopen(core: App, session: Session, order: WorkOrder, revisit: Revisit, acto
         technician = least_busy_technician(session, order.department_id)
     if technician is not None:  # else it waits, requested, for the department head to assign it
         _dispatch_to(core, session, order, technician, A.DISPATCH, actor, now, assigned_by="")
+
+
+def overdue_contact(session: Session, order: WorkOrder) -> Staff | None:
+    """Who is told that nobody reached a job in time: its department's active head, else the
+    estate's service centre manager."""
+    head = (
+        None
+        if order.department_id is None
+        else session.scalar(
+            select(Staff)
+            .where(
+                Staff.department_id == order.department_id,
+                Staff.role == Role.DEPARTMENT_HEAD,
+                Staff.active.is_(True),
+            )
+            .order_by(Staff.id)
+            .limit(1)
+        )
+    )
+    return head or first_with_role(session, order.estate_id, Role.SERVICE_CENTRE_MANAGER)
+
+
+def mark_overdue(core: App, session: Session, order: WorkOrder, now: datetime) -> WorkOrderEvent:
+    """Nobody is on site by the job's deadline: the job's history records it, its status as it is,
+    and the department head is sent the job to reassign it (R-HD-2)."""
+    event = _record(
+        session, order, A.OVERDUE, order.status, None, now, data={"on_site_due_at": _iso(order.on_site_due_at)}
+    )
+    person = overdue_contact(session, order)
+    if person is not None:
+        messages.job_overdue(core, session, order, person)
+    return event
 
 
 def charge_of(order: WorkOrder) -> Decimal | None:

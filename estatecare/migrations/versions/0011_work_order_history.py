@@ -29,7 +29,7 @@ def upgrade() -> None:
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('actor_id', sa.Integer(), nullable=True),
-    sa.Column('action', sa.Enum('request', 'dispatch', 'reassign', 'arrive', 'complete', 'revisit', 'reopen', 'close', name='workorderaction', native_enum=False, length=40), nullable=False),
+    sa.Column('action', sa.Enum('request', 'dispatch', 'reassign', 'arrive', 'complete', 'revisit', 'reopen', 'close', 'overdue', name='workorderaction', native_enum=False, length=40), nullable=False),
     sa.Column('from_status', sa.Enum('requested', 'dispatched', 'arrived', 'completed', 'closed', name='workorderstatus', native_enum=False, length=40), nullable=True),
     sa.Column('to_status', sa.Enum('requested', 'dispatched', 'arrived', 'completed', 'closed', name='workorderstatus', native_enum=False, length=40), nullable=False),
     sa.Column('technician_id', sa.Integer(), nullable=True),
@@ -41,7 +41,11 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_work_order_event')),
     sa.UniqueConstraint('work_order_id', 'seq', name=op.f('uq_work_order_event_work_order_id'))
     )
+    with op.batch_alter_table('work_order', schema=None) as batch_op:
+        batch_op.create_index('ix_work_order_status_on_site_due', ['status', 'on_site_due_at'], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('work_order', schema=None) as batch_op:
+        batch_op.drop_index('ix_work_order_status_on_site_due')
     op.drop_table('work_order_event')

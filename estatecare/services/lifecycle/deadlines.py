@@ -6,6 +6,9 @@ A deadline is swept in the states in which it is the complaint's current one, as
 ``Complaint.current_deadline`` reads it; a resolved complaint waits for its department head,
 not its handler, and is not escalated (``Complaint.is_overdue``). A level's deadline runs while
 a decision can be taken (``DECIDABLE_STATES``): one left there stops (``superior_overdue``).
+
+The same sweep tells a department head of each live job nobody reached by its on-site deadline,
+once per deadline (``sweep_job_deadlines``).
 """
 
 from __future__ import annotations
@@ -13,14 +16,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from estatecare.app import App
+from estatecare.services import repairs
 from estatecare.services.lifecycle.common import S
 from estatecare.services.lifecycle.escalate import chain_role, escalate, top_level
-from models import Complaint, Escalation
-from models.enums import DeadlineKind, EscalationKind
+from models import Complaint, Escalation, WorkOrder, WorkOrderEvent
+from models.enums import DeadlineKind, EscalationKind, WorkOrderAction, WorkOrderStatus
 from models.lifecycle import ASSIGNED_STATES, DECIDABLE_STATES
 
 
@@ -77,6 +81,7 @@ def sweep_deadlines(core: App, session: Session, now: datetime, limit: int = 500
                 key,
             )
             raised.append(esc.id)
+    sweep_job_deadlines(core, session, now, limit)
     return raised + sweep_levels(core, session, now, limit)
 
 
@@ -130,3 +135,30 @@ def sweep_levels(core: App, session: Session, now: datetime, limit: int = 500) -
         esc = escalate(core, session, complaint, EscalationKind.DEADLINE_MISSED, reason, None, now, None, key)
         raised.append(esc.id)
     return raised
+
+
+#: A live job nobody is on site for yet: its on-site deadline runs.
+NOT_ON_SITE = (WorkOrderStatus.REQUESTED, WorkOrderStatus.DISPATCHED)
+
+
+def sweep_job_deadlines(core: App, session: Session, now: datetime, limit: int = 500) -> list[int]:
+    """Live jobs nobody reached by their on-site deadline go to the department head, once per job and
+    deadline: an ``overdue`` history row recorded after the deadline marks it told. A reopened job's
+    new deadline lies after that row, so it may be missed, and told, again. The ids of the rows."""
+    told = exists().where(
+        WorkOrderEvent.work_order_id == WorkOrder.id,
+        WorkOrderEvent.action == WorkOrderAction.OVERDUE,
+        WorkOrderEvent.at > WorkOrder.on_site_due_at,
+    )
+    rows = session.scalars(
+        select(WorkOrder)
+        .where(
+            WorkOrder.status.in_(NOT_ON_SITE),
+            WorkOrder.on_site_due_at.is_not(None),
+            WorkOrder.on_site_due_at < now,
+            ~told,
+        )
+        .order_by(WorkOrder.on_site_due_at)
+        .limit(limit)
+    ).all()
+    return [repairs.mark_overdue(core, session, order, now).id for order in rows]
