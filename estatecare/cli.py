@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from estatecare.cli_mail import mail_app
+from estatecare.cli_repairs import repair_app
 from estatecare.cli_staff import staff_app
 from models.policy import PolicyError, load_policy
 
@@ -19,6 +20,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(policy_app, name="policy")
 app.add_typer(mail_app, name="mail")
 app.add_typer(staff_app, name="staff")
+app.add_typer(repair_app, name="repair")
 
 
 def _fail(message: str) -> None:
