@@ -424,18 +424,11 @@ def _job_contact(order: WorkOrder) -> dict[str, Any]:
     }
 
 
-def job_task(core: App, session: Session, order: WorkOrder, technician: Staff, *, assigned_by: str) -> None:
-    """The job to the technician it is dispatched to: what, where, by when, the resident's contact,
-    and a signed link to record the arrival and the completion (派工); ``reopened`` when the job was
-    reopened after an unsatisfied revisit (R-RV-11), read from its history."""
+def _job_facts(core: App, session: Session, order: WorkOrder) -> dict[str, Any]:
+    """What every email about a job says of it, with the signed link's page (the job's)."""
     estate = session.get(Estate, order.estate_id)
     assert estate is not None and order.trade is not None
-    reopened = session.scalar(
-        select(
-            exists().where(WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == WorkOrderAction.REOPEN)
-        )
-    )
-    context = {
+    return {
         "reference": order.reference,
         "estate_name": estate.name,
         "unit_label": unit_label(session, order.unit_id),
@@ -443,10 +436,24 @@ def job_task(core: App, session: Session, order: WorkOrder, technician: Staff, *
         "urgency": order.urgency.value,
         "description": order.description,
         "due_at": iso(order.on_site_due_at),
+        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/work-orders/{order.reference}",
+    }
+
+
+def job_task(core: App, session: Session, order: WorkOrder, technician: Staff, *, assigned_by: str) -> None:
+    """The job to the technician it is dispatched to: what, where, by when, the resident's contact,
+    and a signed link to record the arrival and the completion (派工); ``reopened`` when the job was
+    reopened after an unsatisfied revisit (R-RV-11), read from its history."""
+    reopened = session.scalar(
+        select(
+            exists().where(WorkOrderEvent.work_order_id == order.id, WorkOrderEvent.action == WorkOrderAction.REOPEN)
+        )
+    )
+    context = {
+        **_job_facts(core, session, order),
         "preferred_at": iso(order.preferred_at),
         "assigned_by": assigned_by,
         "reopened": bool(reopened),
-        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/work-orders/{order.reference}",
         **_job_contact(order),
     }
     key = f"job_task:{order.reference}:{technician.id}:{iso(order.dispatched_at)}"
@@ -472,19 +479,7 @@ def job_revisit_task(core: App, session: Session, order: WorkOrder, revisit: Rev
 def job_overdue(core: App, session: Session, order: WorkOrder, person: Staff) -> None:
     """Nobody is on site by the job's deadline: the job to its department head (or the service
     centre manager), with who has it and a signed link to the job's page, where it is reassigned."""
-    estate = session.get(Estate, order.estate_id)
-    assert estate is not None and order.trade is not None
     technician = session.get(Staff, order.handler_id) if order.handler_id is not None else None
-    context = {
-        "reference": order.reference,
-        "estate_name": estate.name,
-        "unit_label": unit_label(session, order.unit_id),
-        "trade": order.trade.value,
-        "urgency": order.urgency.value,
-        "description": order.description,
-        "due_at": iso(order.on_site_due_at),
-        "technician_name": technician.name if technician is not None else "",
-        "action_url": f"{core.settings.base_url.rstrip('/')}/staff/work-orders/{order.reference}",
-    }
+    context = {**_job_facts(core, session, order), "technician_name": technician.name if technician else ""}
     key = f"job_overdue:{order.reference}:{iso(order.on_site_due_at)}"
     to_staff(session, person, "job_overdue", context, key, None, core)

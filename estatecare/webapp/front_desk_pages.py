@@ -121,6 +121,16 @@ def _letter_page(ctx: WebContext, session: Session, actor: Actor, reference: str
     return {"letter": letter}
 
 
+async def desk_choices(ctx: WebContext, actor: Actor) -> tuple[list[tuple[str, str]], list[str]]:
+    """The estates ``actor`` registers for and their buildings, for a front-desk form's pickers."""
+
+    def read(session: Session) -> tuple[list[tuple[str, str]], list[str]]:
+        estates = front_desk.estates_for(session, actor)
+        return estates, front_desk.buildings(session, [code for code, _ in estates])
+
+    return await ctx.core.run(read)
+
+
 def router(ctx: WebContext) -> APIRouter:
     """The front desk pages."""
     web = APIRouter()
@@ -134,8 +144,7 @@ def router(ctx: WebContext) -> APIRouter:
         status_code: int = 200,
         form_token: str = "",
     ) -> Response:
-        estates = await ctx.core.run(lambda s: front_desk.estates_for(s, actor))
-        names = await ctx.core.run(lambda s: front_desk.buildings(s, [code for code, _ in estates]))
+        estates, names = await desk_choices(ctx, actor)
         return ctx.render(
             request,
             "front_desk.html",

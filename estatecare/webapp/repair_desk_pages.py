@@ -27,7 +27,7 @@ from estatecare.services.schemas import EARLIEST_YEAR, LATEST_YEAR
 from estatecare.webapp.context import WebContext
 from estatecare.webapp.forms import errors as form_errors
 from estatecare.webapp.forms import field_refusal, text, typed_date
-from estatecare.webapp.front_desk_pages import REGISTRARS
+from estatecare.webapp.front_desk_pages import REGISTRARS, desk_choices
 from models.enums import Channel, Locale, Trade, Urgency
 
 #: The channels the desk takes a request by: a call, or the resident at the desk (walk-in).
@@ -127,8 +127,7 @@ def router(ctx: WebContext) -> APIRouter:
         status_code: int = 200,
         form_token: str = "",
     ) -> Response:
-        estates = await ctx.core.run(lambda s: front_desk.estates_for(s, actor))
-        names = await ctx.core.run(lambda s: front_desk.buildings(s, [code for code, _ in estates]))
+        estates, names = await desk_choices(ctx, actor)
         return ctx.render(
             request,
             "repair_desk.html",
